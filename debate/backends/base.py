@@ -1,0 +1,49 @@
+"""The chat-backend contract every generator implements (vLLM, HTTP, scripted fake)."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Generation settings shared by every request of a batch, whatever the backend."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 96
+
+    def to_dict(self) -> dict:
+        """Plain-dict form, stored in each transcript for provenance."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One conversation to complete: OpenAI-style messages plus its own sampling seed."""
+
+    messages: tuple[dict[str, str], ...]
+    seed: int
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """The completion of one request with its token accounting."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@typing.runtime_checkable
+class ChatBackend(typing.Protocol):
+    """Anything that answers a whole batch of chat requests in one call, in request order."""
+
+    model_id: str
+
+    def chat(self, requests: Sequence[ChatRequest], sampling: SamplingConfig) -> list[ChatResult]:
+        """Complete every request; result i answers request i."""
+        ...

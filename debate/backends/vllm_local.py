@@ -1,0 +1,102 @@
+"""A chat backend running vllm.LLM in this process (one engine per process / GPU)."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, Sequence
+
+from debate.backends.base import ChatRequest, ChatResult, SamplingConfig
+
+
+class VLLMChatBackend:
+    """Batch chat completion with an in-process `vllm.LLM`.
+
+    `import vllm` happens here, not at module import. On CPU set VLLM_CPU_KVCACHE_SPACE
+    (GiB) before construction. vLLM may spawn an engine-core process, so scripts that
+    build this need an `if __name__ == "__main__":` guard.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        dtype: str = "bfloat16",
+        max_model_len: int = 2048,
+        enforce_eager: bool = True,
+        enable_prefix_caching: bool = True,
+        seed: int = 0,
+        tensor_parallel_size: int = 1,
+        model_id: str | None = None,
+        **engine_kwargs: Any,
+    ) -> None:
+        import vllm
+
+        llm = vllm.LLM(
+            model=str(model),
+            dtype=dtype,
+            max_model_len=max_model_len,
+            enforce_eager=enforce_eager,
+            enable_prefix_caching=enable_prefix_caching,
+            seed=seed,
+            tensor_parallel_size=tensor_parallel_size,
+            **engine_kwargs,
+        )
+        self._attach(llm, model_id or str(model), vllm.SamplingParams)
+
+    @classmethod
+    def from_engine(
+        cls, llm: Any, model_id: str, sampling_params_cls: type | None = None
+    ) -> "VLLMChatBackend":
+        """Wrap an engine built elsewhere (or a stand-in with the same `chat` method)."""
+        if sampling_params_cls is None:
+            from vllm import SamplingParams as sampling_params_cls  # type: ignore[no-redef]
+        backend = cls.__new__(cls)
+        backend._attach(llm, model_id, sampling_params_cls)
+        return backend
+
+    def _attach(self, llm: Any, model_id: str, sampling_params_cls: type) -> None:
+        self._llm = llm
+        self.model_id = model_id
+        self._sampling_params_cls = sampling_params_cls
+
+    def chat(self, requests: Sequence[ChatRequest], sampling: SamplingConfig) -> list[ChatResult]:
+        """One `LLM.chat` call for the whole batch; each request sampled with its own seed."""
+        if self._llm is None:
+            raise RuntimeError("VLLMChatBackend is closed")
+        batch = list(requests)
+        if not batch:
+            return []
+        params = [
+            self._sampling_params_cls(
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_tokens,
+                seed=request.seed,
+            )
+            for request in batch
+        ]
+        conversations = [[dict(message) for message in request.messages] for request in batch]
+        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False)
+        if len(outputs) != len(batch):
+            raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(batch)} requests")
+        return [
+            ChatResult(
+                text=output.outputs[0].text,
+                prompt_tokens=len(output.prompt_token_ids or ()),
+                completion_tokens=len(output.outputs[0].token_ids),
+            )
+            for output in outputs
+        ]
+
+    def close(self) -> None:
+        """Shut the engine down and drop it; the backend is unusable afterwards."""
+        llm = getattr(self, "_llm", None)
+        self._llm = None
+        if llm is None:
+            return
+        engine_core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        shutdown = getattr(engine_core, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        del llm
+        gc.collect()

@@ -1,0 +1,135 @@
+"""Debate transcripts: turns, the text the judge reads, and a parquet-friendly record form."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's contribution, with its token counts and share of the round's wall time."""
+
+    speaker: str
+    stance: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+def speaker_heading(speaker: str, stance: str) -> str:
+    """The label put before a turn, e.g. 'Debater A (arguing the answer is correct)'."""
+    return f"Debater {speaker} (arguing the answer is {stance})"
+
+
+def render_turns(turns: Sequence[Turn]) -> str:
+    """Turns as text, one block per turn separated by blank lines ('' for no turns)."""
+    return "\n\n".join(f"{speaker_heading(t.speaker, t.stance)}: {t.text}" for t in turns)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A finished protocol run on one item, with full provenance."""
+
+    item_id: str
+    protocol: str
+    seed: int
+    stances: dict[str, str]
+    turns: tuple[Turn, ...]
+    prompt_version: str
+    model_id: str
+    sampling: dict
+
+    def render(self) -> str:
+        """The transcript text shown to the judge ('' when there are no turns)."""
+        return render_turns(self.turns)
+
+    def to_record(self) -> dict:
+        """A flat dict of scalars, lists of structs and a JSON string (parquet-friendly)."""
+        return {
+            "item_id": self.item_id,
+            "protocol": self.protocol,
+            "seed": int(self.seed),
+            "stances": [{"speaker": s, "stance": st} for s, st in self.stances.items()],
+            "turns": [
+                {
+                    "speaker": t.speaker,
+                    "stance": t.stance,
+                    "text": t.text,
+                    "prompt_tokens": int(t.prompt_tokens),
+                    "completion_tokens": int(t.completion_tokens),
+                    "seconds": float(t.seconds),
+                }
+                for t in self.turns
+            ],
+            "prompt_version": self.prompt_version,
+            "model_id": self.model_id,
+            "sampling_json": json.dumps(self.sampling, sort_keys=True),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "Transcript":
+        """Inverse of `to_record`, also for rows read back by pyarrow, pandas or datasets."""
+        sampling = record["sampling_json"]
+        return cls(
+            item_id=str(record["item_id"]),
+            protocol=str(record["protocol"]),
+            seed=int(record["seed"]),
+            stances={str(s["speaker"]): str(s["stance"]) for s in _rows(record["stances"])},
+            turns=tuple(
+                Turn(
+                    speaker=str(t["speaker"]),
+                    stance=str(t["stance"]),
+                    text=str(t["text"]),
+                    prompt_tokens=int(t["prompt_tokens"]),
+                    completion_tokens=int(t["completion_tokens"]),
+                    seconds=float(t["seconds"]),
+                )
+                for t in _rows(record["turns"])
+            ),
+            prompt_version=str(record["prompt_version"]),
+            model_id=str(record["model_id"]),
+            sampling=json.loads(sampling) if isinstance(sampling, str) else dict(sampling),
+        )
+
+
+def _rows(value: Any) -> list[Mapping[str, Any]]:
+    """A list of structs as list of dicts; accepts numpy arrays, None and dict-of-lists."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):  # columnar form, e.g. datasets' Sequence of a dict
+        keys = list(value)
+        columns = [list(value[k]) for k in keys]
+        return [dict(zip(keys, row)) for row in zip(*columns)]
+    return list(value)
+
+
+def transcript_arrow_schema() -> Any:
+    """The pyarrow schema of `Transcript.to_record` rows (stable even for empty turn lists)."""
+    import pyarrow as pa
+
+    turn = pa.struct(
+        [
+            ("speaker", pa.string()),
+            ("stance", pa.string()),
+            ("text", pa.string()),
+            ("prompt_tokens", pa.int64()),
+            ("completion_tokens", pa.int64()),
+            ("seconds", pa.float64()),
+        ]
+    )
+    stance = pa.struct([("speaker", pa.string()), ("stance", pa.string())])
+    return pa.schema(
+        [
+            ("item_id", pa.string()),
+            ("protocol", pa.string()),
+            ("seed", pa.int64()),
+            ("stances", pa.list_(stance)),
+            ("turns", pa.list_(turn)),
+            ("prompt_version", pa.string()),
+            ("model_id", pa.string()),
+            ("sampling_json", pa.string()),
+        ]
+    )

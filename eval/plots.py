@@ -1,0 +1,119 @@
+"""Bar chart of result rows: accuracy with CI error bars, weak/ceiling reference lines, PGR labels."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .tables import ResultRow
+
+__all__ = ["plot_results"]
+
+_ROLE_COLORS = {
+    "weak": "#9e9e9e",
+    "ceiling": "#3b5b92",
+    "student": "#e08a2c",
+    "judge": "#7b5ea7",
+}
+
+
+def _finite_or(x: float | None, default: float) -> float:
+    return default if x is None or not math.isfinite(x) else float(x)
+
+
+def _first_accuracy(rows: Sequence[ResultRow], role: str) -> float | None:
+    for row in rows:
+        if row.role == role and math.isfinite(row.accuracy.value):
+            return row.accuracy.value
+    return None
+
+
+def _bar_label(row: ResultRow) -> str:
+    text = row.accuracy.fmt().split(" [")[0]
+    if row.role == "student" and row.pgr is not None:
+        text += f"\nPGR {row.pgr.fmt()} %"
+    return text
+
+
+def plot_results(rows: Sequence[ResultRow], path: Path, *, title: str = "") -> Path:
+    """Save a PNG bar chart of accuracy per method and return its path.
+
+    Error bars are the accuracy CIs; dashed lines mark the first weak and ceiling rows'
+    accuracies; student bars carry their PGR with its CI. The y-axis is zoomed to the
+    data (it need not start at 0) because the gaps of interest are a few points.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if not rows:
+        raise ValueError("plot_results needs at least one row")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    values = [_finite_or(r.accuracy.value, 0.0) * 100 for r in rows]
+    los = [_finite_or(r.accuracy.lo, r.accuracy.value) * 100 for r in rows]
+    his = [_finite_or(r.accuracy.hi, r.accuracy.value) * 100 for r in rows]
+    yerr = [[max(v - lo, 0.0) for v, lo in zip(values, los)],
+            [max(hi - v, 0.0) for v, hi in zip(values, his)]]
+
+    fig = Figure(figsize=(max(6.0, 1.25 * len(rows) + 2.0), 4.8), dpi=150)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    xs = list(range(len(rows)))
+    ax.bar(xs, values, width=0.65, color=[_ROLE_COLORS[r.role] for r in rows],
+           edgecolor="black", linewidth=0.6, zorder=2)
+    ax.errorbar(xs, values, yerr=yerr, fmt="none", ecolor="black", capsize=4, lw=1, zorder=3)
+
+    ref_handles = []
+    for role, label in (("weak", "weak"), ("ceiling", "ceiling")):
+        acc = _first_accuracy(rows, role)
+        if acc is not None:
+            ax.axhline(acc * 100, ls="--", lw=1.1, color=_ROLE_COLORS[role], zorder=1)
+            ref_handles.append(Line2D([], [], ls="--", color=_ROLE_COLORS[role],
+                                      label=f"{label} {acc * 100:.1f}%"))
+
+    low = min(min(los), min(values))
+    high = max(max(his), max(values))
+    bottom = max(0.0, math.floor((low - 5.0) / 5.0) * 5.0)
+    span = max(high - bottom, 1.0)
+    has_pgr = any(r.role == "student" and r.pgr is not None for r in rows)
+    ax.set_ylim(bottom, high + span * (0.28 if has_pgr else 0.14))
+    for x, hi, row in zip(xs, his, rows):
+        ax.text(x, hi + span * 0.02, _bar_label(row), ha="center", va="bottom", fontsize=7.5,
+                zorder=4, bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.0))
+
+    ax.set_xticks(xs)
+    ax.set_xticklabels([r.method for r in rows], rotation=20, ha="right", fontsize=8.5)
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    roles_present = [role for role in _ROLE_COLORS if any(r.role == role for r in rows)]
+    handles = [Patch(facecolor=_ROLE_COLORS[r], edgecolor="black", label=r)
+               for r in roles_present] + ref_handles
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0, frameon=False)
+
+    first = rows[0].accuracy
+    level = f"{(1 - first.alpha) * 100:g}%"
+    subtitle = (f"n = {first.n_items} test items, {first.n_seeds} seed(s); "
+                f"error bars and PGR brackets: {level} bootstrap CI")
+    ax.set_title(f"{title}\n{subtitle}" if title else subtitle, fontsize=9)
+    fig.tight_layout()
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

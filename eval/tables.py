@@ -1,0 +1,199 @@
+"""Result rows and their serializations: a GitHub markdown table, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .stats import Estimate
+
+__all__ = ["ROLES", "ResultRow", "results_markdown", "write_results", "read_results"]
+
+ROLES = ("weak", "ceiling", "student", "judge")
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One model's test result: accuracy (with CI), optional PGR (with CI), AUROC and a note."""
+
+    method: str
+    role: str
+    accuracy: Estimate
+    pgr: Estimate | None = None
+    auroc: float | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {self.role!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict (floats may be nan)."""
+        return {
+            "method": self.method,
+            "role": self.role,
+            "accuracy": self.accuracy.to_dict(),
+            "pgr": None if self.pgr is None else self.pgr.to_dict(),
+            "auroc": None if self.auroc is None else float(self.auroc),
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResultRow:
+        """Inverse of :meth:`to_dict`, also accepting JSON nulls for nan."""
+        return cls(
+            method=data["method"],
+            role=data["role"],
+            accuracy=Estimate.from_dict(data["accuracy"]),
+            pgr=None if data.get("pgr") is None else Estimate.from_dict(data["pgr"]),
+            auroc=None if data.get("auroc") is None else float(data["auroc"]),
+            note=data.get("note", ""),
+        )
+
+
+def _cell(text: str) -> str:
+    """Make text safe inside one markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _level_label(rows: Sequence[ResultRow]) -> str:
+    alphas = {r.accuracy.alpha for r in rows} | {r.pgr.alpha for r in rows if r.pgr is not None}
+    if len(alphas) == 1:
+        return f"{(1.0 - alphas.pop()) * 100:g}% CI"
+    return "CI"
+
+
+def _auroc_text(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.3f}"
+
+
+def results_markdown(rows: Sequence[ResultRow], title: str | None = None) -> str:
+    """GitHub markdown table with one line per row (plus an optional ``### title``).
+
+    Columns: method | accuracy % [CI] | AUROC | PGR % [CI] | n items | seeds | note.
+    """
+    level = _level_label(rows) if rows else "95% CI"
+    header = ["method", f"accuracy % [{level}]", "AUROC", f"PGR % [{level}]",
+              "n items", "seeds", "note"]
+    lines = []
+    if title:
+        lines += [f"### {_cell(title)}", ""]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * 5 + ["---"]) + "|")
+    for row in rows:
+        cells = [
+            _cell(row.method),
+            row.accuracy.fmt(),
+            _auroc_text(row.auroc),
+            "–" if row.pgr is None else row.pgr.fmt(),
+            str(row.accuracy.n_items),
+            str(row.accuracy.n_seeds),
+            _cell(row.note),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _json_safe(obj: Any) -> Any:
+    """Recursively convert to JSON-native types; nan and inf become None."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON: {obj!r}")
+
+
+_CSV_FIELDS = ["method", "role", "accuracy", "accuracy_lo", "accuracy_hi", "auroc",
+               "pgr", "pgr_lo", "pgr_hi", "pgr_dropped", "n_items", "n_seeds", "n_boot",
+               "alpha", "note"]
+
+
+def _csv_text(rows: Sequence[ResultRow]) -> str:
+    def num(x: float | None) -> str:
+        return "" if x is None or not math.isfinite(x) else repr(float(x))
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        acc, p = r.accuracy, r.pgr
+        writer.writerow({
+            "method": r.method, "role": r.role,
+            "accuracy": num(acc.value), "accuracy_lo": num(acc.lo), "accuracy_hi": num(acc.hi),
+            "auroc": num(r.auroc),
+            "pgr": num(p.value if p else None), "pgr_lo": num(p.lo if p else None),
+            "pgr_hi": num(p.hi if p else None), "pgr_dropped": "" if p is None else p.n_dropped,
+            "n_items": acc.n_items, "n_seeds": acc.n_seeds, "n_boot": acc.n_boot,
+            "alpha": acc.alpha, "note": r.note,
+        })
+    return buf.getvalue()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write text to a temp file in the same folder, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_results(
+    rows: Sequence[ResultRow],
+    out_dir: Path,
+    *,
+    name: str = "results",
+    meta: dict | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write ``<name>.md``, ``<name>.json`` (rows + meta, nan as null) and ``<name>.csv``.
+
+    ``title`` heads the markdown table. Each file is written atomically. Returns ``{"md": ..., "json": ..., "csv": ...}``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = _json_safe({"meta": meta or {}, "rows": [r.to_dict() for r in rows]})
+    texts = {
+        "md": results_markdown(rows, title=title),
+        "json": json.dumps(payload, indent=2, allow_nan=False) + "\n",
+        "csv": _csv_text(rows),
+    }
+    paths = {}
+    for ext, text in texts.items():
+        path = out_dir / f"{name}.{ext}"
+        _write_atomic(path, text)
+        paths[ext] = path
+    return paths
+
+
+def read_results(json_path: Path) -> tuple[list[ResultRow], dict[str, Any]]:
+    """Load rows and meta back from a JSON file written by :func:`write_results`."""
+    data = json.loads(Path(json_path).read_text(encoding="utf-8"))
+    return [ResultRow.from_dict(d) for d in data["rows"]], data.get("meta", {})

@@ -1,0 +1,146 @@
+"""The ``w2s`` command line: run the pipeline or one stage of it, prepare models, show configs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Callable
+
+from labeling.config import ConfigError, ExperimentConfig, load_config
+from labeling.models import PACKAGED_MODELS, ModelNotFoundError, prepare_packaged_model
+
+log = logging.getLogger("w2s")
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="experiment YAML (see configs/)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set data.test=100 (repeatable; YAML values)",
+    )
+
+
+def _load(args: argparse.Namespace) -> ExperimentConfig:
+    return load_config(args.config, args.overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """All stages, then the results table."""
+    from labeling.pipeline import run_pipeline
+
+    out = run_pipeline(_load(args))
+    print(f"\nresults: {out}/results.md  plot: {out}/results.png")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """Only the splits."""
+    from labeling.data_stage import prepare_splits
+
+    splits = prepare_splits(_load(args))
+    print(json.dumps({name: len(frame) for name, frame in splits.items()}))
+    return 0
+
+
+def cmd_debate(args: argparse.Namespace) -> int:
+    """Splits and transcripts."""
+    from labeling.data_stage import prepare_splits
+    from labeling.debate_stage import run_debates
+
+    cfg = _load(args)
+    stages = run_debates(cfg, prepare_splits(cfg))
+    for (protocol, seed), stage in stages.items():
+        print(f"{protocol} seed {seed}: {stage.path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Splits, transcripts (reused or made) and every model; no table."""
+    from labeling.data_stage import prepare_splits
+    from labeling.debate_stage import run_debates
+    from labeling.pipeline import run_training
+
+    cfg = _load(args)
+    splits = prepare_splits(cfg)
+    outcomes = run_training(cfg, splits, run_debates(cfg, splits))
+    for o in outcomes:
+        print(f"training seed {o.seed}: students {sorted(o.students)}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """The results table from the stages (finished stages are reused, so this is cheap after `run`)."""
+    return cmd_run(args)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the validated config with overrides applied."""
+    print(json.dumps(_load(args).model_dump(mode="json"), indent=2))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """Prepare (convert) or list the packaged models."""
+    if args.action == "list":
+        for name, info in PACKAGED_MODELS.items():
+            print(f"packaged:{name}\t{info.description}\t(pip: {info.package}, license: {info.license})")
+        return 0
+    names = args.names or list(PACKAGED_MODELS)
+    for name in names:
+        path = prepare_packaged_model(name, force=args.force)
+        print(f"packaged:{name} -> {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``w2s``."""
+    parser = argparse.ArgumentParser(prog="w2s", description="Debate-augmented weak-to-strong labeling")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+        "run": (cmd_run, "run every stage and write the results table and plot"),
+        "data": (cmd_data, "make the seeded splits"),
+        "debate": (cmd_debate, "generate transcripts on Ray actors"),
+        "train": (cmd_train, "train weak floor, ceiling, judges and students"),
+        "eval": (cmd_eval, "write the results table from the (finished) stages"),
+        "config": (cmd_config, "print the validated config"),
+    }
+    for name, (func, help_text) in commands.items():
+        p = sub.add_parser(name, help=help_text, description=func.__doc__)
+        _add_config_args(p)
+        p.set_defaults(func=func)
+    models = sub.add_parser("models", help="prepare or list packaged models")
+    models.add_argument("action", choices=["prepare", "list"])
+    models.add_argument("names", nargs="*", help=f"packaged model names (default: all of {sorted(PACKAGED_MODELS)})")
+    models.add_argument("--force", action="store_true", help="convert again even if prepared")
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``w2s`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return args.func(args)
+    except (ConfigError, ModelNotFoundError, FileNotFoundError, ValueError, KeyError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""Stage 2: transcripts for every (protocol, debate seed), generated on Ray actors.
+
+Each (protocol, seed) has its own stage folder keyed by what changes its transcripts
+(the items, protocol, seed, debater model, sampling, engine precision, prompt version).
+All unfinished shards of all pairs go to one Ray session, so each actor loads its
+engine once. A local Ray runs in a child process inside a private network namespace
+when the machine needs it (see ``netns``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
+from labeling.config import ExperimentConfig
+from labeling.data_stage import data_semantic
+from labeling.models import resolve_model
+from labeling.netns import isolated_command, isolated_env, wants_isolation
+from labeling.ray_debate import execute_spec
+
+log = logging.getLogger(__name__)
+
+VLLM_FACTORY = "debate.backends.vllm_local:VLLMChatBackend"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """How each Ray actor builds its chat backend: an importable factory, kwargs, env."""
+
+    factory: str
+    kwargs: dict[str, Any]
+    env: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form sent to the actors."""
+        return {"factory": self.factory, "kwargs": self.kwargs, "env": self.env}
+
+
+def vllm_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
+    """The in-process vLLM backend for the configured debater."""
+    engine = cfg.debate.engine
+    kwargs: dict[str, Any] = {
+        "model": resolve_model(cfg.models.debater.path),
+        "dtype": engine.dtype,
+        "max_model_len": engine.max_model_len,
+        "enforce_eager": engine.enforce_eager,
+        "enable_prefix_caching": engine.enable_prefix_caching,
+        "tensor_parallel_size": engine.tensor_parallel_size,
+    }
+    if engine.gpu_memory_utilization is not None:
+        kwargs["gpu_memory_utilization"] = engine.gpu_memory_utilization
+    env = {"VLLM_CPU_KVCACHE_SPACE": str(max(1, round(engine.kv_cache_gib)))}
+    return BackendSpec(VLLM_FACTORY, kwargs, env)
+
+
+def debated_protocols(cfg: ExperimentConfig) -> list[str]:
+    """Protocols that produce transcripts (all but ``none``)."""
+    return [p for p in cfg.debate.protocols if p != "none"]
+
+
+def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int) -> StageDir:
+    """The stage folder of one (protocol, seed)."""
+    from debate import PROMPT_VERSION
+
+    semantic = {
+        **data_semantic(cfg),
+        "protocol": protocol,
+        "seed": seed,
+        "debater": cfg.models.debater.model_dump(mode="json"),
+        "sampling": cfg.debate.sampling.model_dump(mode="json"),
+        "dtype": cfg.debate.engine.dtype,
+        "max_model_len": cfg.debate.engine.max_model_len,
+        "shard_size": cfg.debate.shard_size,
+        "prompt_version": PROMPT_VERSION,
+    }
+    return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}", semantic)
+
+
+def debate_items(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every item the judges need transcripts for, without labels, in a fixed order."""
+    frame = pd.concat([splits[name][["id", "question", "answer"]] for name in splits], ignore_index=True)
+    if frame["id"].duplicated().any():
+        raise ValueError("item ids repeat across splits; the data stage must produce disjoint splits")
+    return frame
+
+
+def shard_tasks(stage: StageDir, n_items: int, protocol: str, seed: int, cfg: ExperimentConfig) -> list[dict]:
+    """One task per ``shard_size`` slice of the stage's items."""
+    size = cfg.debate.shard_size
+    sampling = cfg.debate.sampling.model_dump(mode="json")
+    return [
+        {
+            "protocol": protocol,
+            "seed": seed,
+            "items_path": str(stage.path / "items.parquet"),
+            "start": start,
+            "stop": min(start + size, n_items),
+            "out_path": str(stage.path / f"shard-{start // size:05d}.parquet"),
+            "sampling": sampling,
+        }
+        for start in range(0, n_items, size)
+    ]
+
+
+def run_spec(spec: dict[str, Any], isolate: bool) -> None:
+    """Execute a debate spec here, or in a child process inside a private network namespace."""
+    if not isolate:
+        execute_spec(spec)
+        return
+    with tempfile.TemporaryDirectory(prefix="w2s-spec-") as tmp:
+        spec_path = Path(tmp) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        argv = isolated_command([sys.executable, "-m", "labeling.ray_debate", str(spec_path)])
+        log.info("starting the Ray debate stage in a private network namespace")
+        result = subprocess.run(argv, env=isolated_env())
+        if result.returncode != 0:
+            raise RuntimeError(f"the Ray debate stage failed with exit code {result.returncode} (log above)")
+
+
+def read_transcripts(stage: StageDir) -> pd.DataFrame:
+    """All transcript records of a finished (protocol, seed) stage, one row per item."""
+    shards = sorted(stage.path.glob("shard-*.parquet"))
+    frame = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    return frame
+
+
+def run_debates(
+    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], backend: BackendSpec | None = None
+) -> dict[tuple[str, int], StageDir]:
+    """Run (or reuse) transcripts for every debated protocol and seed; returns their stage folders.
+
+    ``backend`` replaces the configured vLLM debater (tests pass the scripted backend).
+    """
+    items = debate_items(splits)
+    stages: dict[tuple[str, int], StageDir] = {}
+    tasks: list[dict] = []
+    for protocol in debated_protocols(cfg):
+        for seed in cfg.debate.seeds:
+            stage = transcript_stage(cfg, protocol, seed)
+            stages[(protocol, seed)] = stage
+            if stage.complete:
+                log.info("transcripts %s seed %d: reusing %s", protocol, seed, stage.path)
+                continue
+            stage.begin()
+            items_path = stage.path / "items.parquet"
+            if not items_path.exists():
+                atomic_write_parquet(items, items_path)
+            tasks.extend(shard_tasks(stage, len(items), protocol, seed, cfg))
+    pending = [t for t in tasks if not Path(t["out_path"]).exists()]
+    if pending:
+        spec = {
+            "tasks": pending,
+            "backend": (backend or vllm_backend_spec(cfg)).to_dict(),
+            "ray": cfg.ray.model_dump(mode="json"),
+            "work_dir": str(Path(cfg.output_dir)),
+        }
+        run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
+    for key, stage in stages.items():
+        if stage.complete:
+            continue
+        missing = [t["out_path"] for t in tasks if t["out_path"].startswith(str(stage.path)) and not Path(t["out_path"]).exists()]
+        if missing:
+            raise RuntimeError(f"debate stage {stage.path} is missing shards after the run: {missing[:3]}")
+        frame = read_transcripts(stage)
+        if len(frame) != len(items) or frame["item_id"].duplicated().any():
+            raise RuntimeError(f"{stage.path}: {len(frame)} transcripts for {len(items)} items")
+        stage.finish({"items": len(frame), "protocol": key[0], "seed": key[1]})
+    return stages

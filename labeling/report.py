@@ -1,0 +1,151 @@
+"""Results of one experiment: the table (markdown, JSON, CSV), the plot, a manifest, examples."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from labeling.artifacts import atomic_write_text
+from labeling.config import ExperimentConfig
+from labeling.debate_stage import debated_protocols, read_transcripts
+
+log = logging.getLogger(__name__)
+
+
+def _correct(prob_rows: Sequence[np.ndarray], labels: np.ndarray) -> np.ndarray:
+    """[n_seeds, n_items] correctness of thresholded probabilities."""
+    from eval import correctness
+
+    return np.stack([correctness(p, labels) for p in prob_rows])
+
+
+def build_rows(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcomes: list) -> list:
+    """Accuracy (and PGR for students) rows, CIs over test items and training seeds."""
+    from eval import ResultRow, auroc, bootstrap_accuracy, bootstrap_pgr
+
+    ev = cfg.eval
+    boot = {"n_boot": ev.n_boot, "alpha": ev.alpha, "seed": ev.seed}
+    test_y = splits["test"]["label"].to_numpy()
+    train_y = splits["strong_train"]["label"].to_numpy()
+
+    def row(method: str, role: str, probs: list[np.ndarray], labels: np.ndarray, note: str = "", pgr=None):
+        correct = _correct(probs, labels)
+        return ResultRow(
+            method=method,
+            role=role,
+            accuracy=bootstrap_accuracy(correct, **boot),
+            pgr=pgr,
+            auroc=float(np.mean([auroc(p, labels) for p in probs])),
+            note=note,
+        )
+
+    weak_probs = [o.floor.predictions["test"] for o in outcomes]
+    ceiling_probs = [o.ceiling.predictions["test"] for o in outcomes]
+    weak_c, ceil_c = _correct(weak_probs, test_y), _correct(ceiling_probs, test_y)
+    rows = [
+        row("weak floor (weak model, gold labels)", "weak", weak_probs, test_y),
+        row("ceiling (strong model, gold labels)", "ceiling", ceiling_probs, test_y),
+    ]
+    for protocol in cfg.debate.protocols:
+        probs = [o.students[protocol].predictions["test"] for o in outcomes]
+        pgr = bootstrap_pgr(weak_c, ceil_c, _correct(probs, test_y), **boot)
+        label = "no oversight" if protocol == "none" else protocol
+        rows.append(row(f"student <- {label} labels", "student", probs, test_y, pgr=pgr))
+    k = len(cfg.debate.seeds)
+    for protocol in debated_protocols(cfg):
+        ens = "judge" if k == 1 else f"judge ensemble ({k} debate seeds)"
+        with_t = [np.mean([j.predictions["test"] for j in o.judges[protocol]], axis=0) for o in outcomes]
+        without_t = [np.mean([j.predictions["test_plain"] for j in o.judges[protocol]], axis=0) for o in outcomes]
+        rows.append(row(f"{ens} <- {protocol}, test with transcripts", "judge", with_t, test_y))
+        rows.append(row(f"{ens} <- {protocol}, test without transcripts", "judge", without_t, test_y))
+    for protocol in cfg.debate.protocols:
+        labels = [o.labels[protocol] for o in outcomes]
+        name = "no oversight" if protocol == "none" else protocol
+        rows.append(row(f"weak labels <- {name} (on strong_train)", "judge", labels, train_y, note="label quality"))
+    return rows
+
+
+def transcript_stats(transcript_stages: dict) -> dict:
+    """Token counts and timings of the transcripts behind this run."""
+    stats = {}
+    for (protocol, seed), stage in transcript_stages.items():
+        done = json.loads((stage.path / "COMPLETE").read_text()) if stage.complete else {}
+        frame = read_transcripts(stage)
+        from debate import Transcript
+
+        records = [Transcript.from_record(r) for r in frame.to_dict(orient="records")]
+        tokens = [t.completion_tokens for r in records for t in r.turns]
+        stats[f"{protocol}/seed{seed}"] = {
+            "stage": str(stage.path),
+            "items": len(records),
+            "turns": int(len(tokens)),
+            "mean_completion_tokens_per_turn": float(np.mean(tokens)) if tokens else 0.0,
+            "finished_at": done.get("finished_at"),
+        }
+    return stats
+
+
+def write_examples(transcript_stages: dict, splits: dict[str, pd.DataFrame], path: Path, n: int = 3) -> None:
+    """A few test-item transcripts in markdown, to read what the judge reads."""
+    from debate import Transcript
+
+    test = splits["test"].set_index("id")
+    parts = ["# Example transcripts (test items)\n"]
+    for (protocol, seed), stage in transcript_stages.items():
+        frame = read_transcripts(stage)
+        frame = frame[frame["item_id"].isin(test.index)].head(n)
+        for record in frame.to_dict(orient="records"):
+            t = Transcript.from_record(record)
+            item = test.loc[t.item_id]
+            parts.append(
+                f"## {protocol} seed {seed}: {t.item_id} (gold label {int(item['label'])}, stances {t.stances})\n\n"
+                f"{item['text']}\n\n{t.render()}\n"
+            )
+    atomic_write_text(path, "\n".join(parts))
+
+
+def write_report(
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    transcript_stages: dict,
+    outcomes: list,
+    out: Path,
+    *,
+    seconds: float,
+) -> list:
+    """Write results.{md,json,csv}, results.png, manifest.json and examples; print the table."""
+    from eval import plot_results, results_markdown, write_results
+
+    rows = build_rows(cfg, splits, outcomes)
+    meta = {
+        "experiment": cfg.name,
+        "dataset": cfg.data.dataset,
+        "split_sizes": {k: len(v) for k, v in splits.items()},
+        "training_seeds": cfg.training.seeds,
+        "debate_seeds": cfg.debate.seeds,
+        "models": cfg.models.model_dump(mode="json"),
+        "wall_seconds_this_invocation": round(seconds, 1),
+        "transcripts": transcript_stats(transcript_stages),
+        "stages": {
+            f"seed{o.seed}": {
+                "weak_floor": str(o.floor.stage.path),
+                "ceiling": str(o.ceiling.stage.path),
+                "judges": {p: [str(j.stage.path) for j in js] for p, js in o.judges.items()},
+                "students": {p: str(s.stage.path) for p, s in o.students.items()},
+            }
+            for o in outcomes
+        },
+    }
+    paths = write_results(rows, out, name="results", meta=meta)
+    title = f"{cfg.name}: {cfg.data.dataset}, {len(splits['test'])} test items, training seeds {cfg.training.seeds}"
+    plot_results(rows, out / "results.png", title=title)
+    write_examples(transcript_stages, splits, out / "transcript_examples.md")
+    atomic_write_text(out / "manifest.json", json.dumps(meta, indent=2))
+    print(results_markdown(rows, title=title))
+    log.info("results written to %s (%s)", out, ", ".join(p.name for p in paths.values()))
+    return rows

@@ -1,0 +1,212 @@
+"""Stages 3-5: weak floor, ceiling, weak judges (with transcripts) and strong students.
+
+Every trained model is one stage folder holding its checkpoint (``model/``) and one
+parquet of predictions per evaluated view (``pred_<view>.parquet``: id, prob). A
+rerun reuses a finished folder, keeps a saved checkpoint and redoes only missing
+predictions.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
+from labeling.config import ExperimentConfig, ModelConfig, TrainSettings
+from labeling.data_stage import data_semantic
+from labeling.judge_format import judge_text
+from labeling.models import resolve_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class View:
+    """Texts to predict on, with their item ids."""
+
+    ids: list[str]
+    texts: list[str]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A finished training stage: its folder and the predictions per view name."""
+
+    stage: StageDir
+    predictions: dict[str, np.ndarray]
+
+    @property
+    def model_dir(self) -> Path:
+        """The saved HF checkpoint."""
+        return self.stage.path / "model"
+
+
+def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int):
+    from training import TrainConfig
+
+    return TrainConfig(
+        epochs=settings.epochs,
+        lr=settings.lr,
+        batch_size=settings.batch_size,
+        grad_accum=settings.grad_accum,
+        max_length=settings.max_length,
+        warmup_ratio=settings.warmup_ratio,
+        weight_decay=settings.weight_decay,
+        seed=seed,
+        threads=cfg.training.threads,
+        bf16=cfg.training.bf16,
+        loss=settings.loss,
+    )
+
+
+def train_and_predict(
+    cfg: ExperimentConfig,
+    kind: str,
+    semantic: dict,
+    model: ModelConfig,
+    settings: TrainSettings,
+    seed: int,
+    train: View,
+    train_labels: Sequence[float],
+    views: dict[str, View],
+) -> TrainedModel:
+    """Train one classifier (or reuse it) and predict P(label 1) on each view."""
+    from training import ModelSpec, predict_proba, train_classifier
+
+    full_semantic = {
+        **semantic,
+        "model": model.model_dump(mode="json"),
+        "train": settings.model_dump(mode="json"),
+        "seed": seed,
+        "bf16": cfg.training.bf16,
+    }
+    stage = stage_dir(cfg.output_dir, kind, full_semantic)
+    model_dir = stage.path / "model"
+    if not stage.complete:
+        stage.begin()
+        if not (model_dir / "config.json").is_file():
+            spec = ModelSpec(path=resolve_model(model.path), num_hidden_layers=model.num_hidden_layers)
+            log.info("training %s on %d items -> %s", kind, len(train.texts), model_dir)
+            train_classifier(
+                spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir, desc=f"train {kind}"
+            )
+        for name, view in views.items():
+            path = stage.path / f"pred_{name}.parquet"
+            if path.exists():
+                continue
+            probs = predict_proba(
+                model_dir,
+                view.texts,
+                batch_size=cfg.training.predict_batch_size,
+                max_length=settings.max_length,
+                threads=cfg.training.threads,
+                bf16=cfg.training.bf16,
+                desc=f"predict {kind} {name}",
+            )
+            atomic_write_parquet(pd.DataFrame({"id": view.ids, "prob": probs}), path)
+        stage.finish({"train_items": len(train.texts), "views": sorted(views)})
+    predictions = {}
+    for name, view in views.items():
+        frame = pd.read_parquet(stage.path / f"pred_{name}.parquet").set_index("id")
+        predictions[name] = frame.loc[view.ids, "prob"].to_numpy(dtype=np.float64)
+    return TrainedModel(stage, predictions)
+
+
+def plain_view(split: pd.DataFrame) -> View:
+    """The Burns text of each item (what no-transcript models see)."""
+    return View(ids=split["id"].tolist(), texts=split["text"].tolist())
+
+
+def transcript_view(split: pd.DataFrame, transcripts: dict[str, str]) -> View:
+    """Item text + rendered transcript, formatted by the shared judge formatter."""
+    ids = split["id"].tolist()
+    missing = [i for i in ids if i not in transcripts]
+    if missing:
+        raise KeyError(f"{len(missing)} items have no transcript, e.g. {missing[:3]}")
+    return View(ids=ids, texts=[judge_text(t, transcripts[i]) for i, t in zip(ids, split["text"].tolist())])
+
+
+def train_weak_floor(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: int) -> TrainedModel:
+    """Weak model on weak_train gold labels, no transcripts: the floor and the no-oversight judge."""
+    return train_and_predict(
+        cfg,
+        "weak-floor",
+        data_semantic(cfg),
+        cfg.models.weak,
+        cfg.training.weak,
+        seed,
+        plain_view(splits["weak_train"]),
+        splits["weak_train"]["label"].astype(float).tolist(),
+        {"strong_train": plain_view(splits["strong_train"]), "test": plain_view(splits["test"])},
+    )
+
+
+def train_ceiling(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: int) -> TrainedModel:
+    """Strong model on strong_train gold labels: the ceiling."""
+    return train_and_predict(
+        cfg,
+        "ceiling",
+        data_semantic(cfg),
+        cfg.models.strong,
+        cfg.training.strong,
+        seed,
+        plain_view(splits["strong_train"]),
+        splits["strong_train"]["label"].astype(float).tolist(),
+        {"test": plain_view(splits["test"])},
+    )
+
+
+def train_judge(
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    transcripts: dict[str, str],
+    transcript_stage: StageDir,
+    protocol: str,
+    debate_seed: int,
+    seed: int,
+) -> TrainedModel:
+    """Weak model on weak_train gold labels with one debate seed's transcripts as context."""
+    semantic = {**data_semantic(cfg), "transcripts": transcript_stage.path.name}
+    return train_and_predict(
+        cfg,
+        f"judge-{protocol}-s{debate_seed}",
+        semantic,
+        cfg.models.weak,
+        cfg.training.judge,
+        seed,
+        transcript_view(splits["weak_train"], transcripts),
+        splits["weak_train"]["label"].astype(float).tolist(),
+        {
+            "strong_train": transcript_view(splits["strong_train"], transcripts),
+            "test": transcript_view(splits["test"], transcripts),
+            "test_plain": plain_view(splits["test"]),
+        },
+    )
+
+
+def train_student(
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    protocol: str,
+    soft_labels: np.ndarray,
+    label_sources: list[str],
+    seed: int,
+) -> TrainedModel:
+    """Strong model on strong_train items (no transcripts) with the judges' soft labels."""
+    semantic = {**data_semantic(cfg), "labels_from": sorted(label_sources)}
+    return train_and_predict(
+        cfg,
+        f"student-{protocol}",
+        semantic,
+        cfg.models.strong,
+        cfg.training.strong,
+        seed,
+        plain_view(splits["strong_train"]),
+        soft_labels.tolist(),
+        {"test": plain_view(splits["test"])},
+    )

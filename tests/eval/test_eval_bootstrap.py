@@ -1,0 +1,96 @@
+"""Bootstrap accuracy and paired differences: values, determinism, 2-D (seeds x items) input."""
+
+import numpy as np
+import pytest
+
+from eval.stats import Estimate, bootstrap_accuracy, paired_difference
+
+
+def test_bootstrap_accuracy_value_and_width():
+    rng = np.random.default_rng(0)
+    correct = rng.random(1000) < 0.7
+    est = bootstrap_accuracy(correct, n_boot=2000, seed=1)
+    assert est.value == pytest.approx(correct.mean())
+    assert est.lo < est.value < est.hi
+    p = correct.mean()
+    normal_width = 2 * 1.96 * np.sqrt(p * (1 - p) / correct.size)
+    assert (est.hi - est.lo) == pytest.approx(normal_width, rel=0.15)
+    assert (est.n_items, est.n_seeds, est.n_boot, est.alpha) == (1000, 1, 2000, 0.05)
+
+
+def test_bootstrap_is_deterministic_given_seed():
+    correct = np.random.default_rng(4).random(300) < 0.6
+    a = bootstrap_accuracy(correct, n_boot=300, seed=9)
+    b = bootstrap_accuracy(correct, n_boot=300, seed=9)
+    c = bootstrap_accuracy(correct, n_boot=300, seed=10)
+    assert a == b
+    assert (a.lo, a.hi) != (c.lo, c.hi)
+
+
+def test_alpha_controls_interval_width():
+    correct = np.random.default_rng(4).random(500) < 0.6
+    wide = bootstrap_accuracy(correct, n_boot=1000, alpha=0.05)
+    narrow = bootstrap_accuracy(correct, n_boot=1000, alpha=0.5)
+    assert (narrow.hi - narrow.lo) < 0.6 * (wide.hi - wide.lo)
+
+
+def test_seed_matrix_reports_seeds_and_adds_seed_variance():
+    rng = np.random.default_rng(3)
+    rates = np.array([0.5, 0.6, 0.7, 0.8])[:, None]
+    correct = rng.random((4, 500)) < rates       # seeds disagree a lot
+    est = bootstrap_accuracy(correct, n_boot=1000, seed=0)
+    assert (est.n_seeds, est.n_items) == (4, 500)
+    assert est.value == pytest.approx(correct.mean())
+    flat = bootstrap_accuracy(correct.ravel(), n_boot=1000, seed=0)
+    # Treating 4 x 500 entries as 2,000 independent items ignores between-seed variance.
+    assert (est.hi - est.lo) > 2 * (flat.hi - flat.lo)
+
+
+def test_one_seed_matrix_equals_vector():
+    correct = np.random.default_rng(5).random(250) < 0.65
+    assert bootstrap_accuracy(correct, n_boot=200) == bootstrap_accuracy(correct[None], n_boot=200)
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError):
+        bootstrap_accuracy([])
+    with pytest.raises(ValueError):
+        bootstrap_accuracy([0.2, 0.9])
+    with pytest.raises(ValueError):
+        bootstrap_accuracy(np.ones((2, 2, 2)))
+    with pytest.raises(ValueError):
+        bootstrap_accuracy([1, 0], alpha=1.5)
+    with pytest.raises(ValueError):
+        bootstrap_accuracy([1, 0], n_boot=0)
+
+
+def test_paired_difference_sign_and_interval():
+    rng = np.random.default_rng(8)
+    difficulty = rng.random(1000)
+    a = difficulty < 0.75
+    b = difficulty < 0.70       # a is right on every item b is right on, plus 5% more
+    est = paired_difference(a, b, n_boot=1000, seed=0)
+    assert est.value == pytest.approx(a.mean() - b.mean())
+    assert est.value > 0 and est.lo > 0          # paired CI excludes zero
+    flipped = paired_difference(b, a, n_boot=1000, seed=0)
+    assert flipped.value == pytest.approx(-est.value)
+    assert flipped.hi < 0
+
+
+def test_paired_difference_of_identical_arrays_is_exactly_zero():
+    a = np.random.default_rng(1).random((2, 100)) < 0.5
+    est = paired_difference(a, a.copy(), n_boot=200)
+    assert (est.value, est.lo, est.hi) == (0.0, 0.0, 0.0)
+    assert est.n_seeds == 2
+    with pytest.raises(ValueError):
+        paired_difference(a, a[0])
+
+
+def test_estimate_fmt_and_dict_round_trip():
+    est = Estimate(0.729, 0.701, 0.756, n_items=1000, n_seeds=3, n_boot=2000)
+    assert est.fmt() == "72.9 [70.1, 75.6]"
+    assert est.fmt(pct=False) == "0.729 [0.701, 0.756]"
+    assert Estimate(0.5, float("nan"), float("nan"), 10, 1, 100).fmt() == "50.0 [n/a, n/a]"
+    d = est.to_dict()
+    assert d["value"] == 0.729 and d["n_seeds"] == 3 and d["alpha"] == 0.05
+    assert Estimate.from_dict(d) == est

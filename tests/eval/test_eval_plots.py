@@ -1,0 +1,38 @@
+"""plot_results writes a real PNG."""
+
+import pytest
+
+from eval.plots import plot_results
+from eval.stats import Estimate
+from eval.tables import ResultRow
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _acc(v: float) -> Estimate:
+    return Estimate(v, v - 0.03, v + 0.03, n_items=1000, n_seeds=2, n_boot=500)
+
+
+def test_plot_results_writes_png(tmp_path):
+    rows = [
+        ResultRow("weak (gold)", "weak", _acc(0.60)),
+        ResultRow("ceiling (gold)", "ceiling", _acc(0.73)),
+        ResultRow("student <- none", "student", _acc(0.66),
+                  pgr=Estimate(0.46, 0.2, 0.7, 1000, 2, 500)),
+        ResultRow("student <- debate", "student", _acc(0.70),
+                  pgr=Estimate(0.77, float("nan"), float("nan"), 1000, 2, 500)),
+        ResultRow("judge (debate)", "judge", _acc(0.64)),
+    ]
+    out = plot_results(rows, tmp_path / "figs" / "sciq.png", title="SciQ")
+    assert out == tmp_path / "figs" / "sciq.png"
+    data = out.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    assert len(data) > 10_000
+    assert [p.name for p in out.parent.iterdir()] == ["sciq.png"]   # no temp files left
+
+
+def test_plot_without_reference_rows_and_empty_input(tmp_path):
+    out = plot_results([ResultRow("judge", "judge", _acc(0.55))], tmp_path / "j.png")
+    assert out.read_bytes()[:8] == PNG_SIGNATURE
+    with pytest.raises(ValueError):
+        plot_results([], tmp_path / "none.png")

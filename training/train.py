@@ -1,0 +1,223 @@
+"""Fine-tuning a binary sequence classifier on soft labels (a plain torch loop)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_scheduler
+
+from training.batching import pad_batch, tokenize_texts
+from training.losses import LOSSES, get_loss
+from training.models import ModelSpec, load_classifier
+from training.runtime import autocast, resolve_device, torch_threads
+
+logger = logging.getLogger(__name__)
+
+TRAIN_LOG = "train_log.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one fine-tuning run. ``epochs`` may be fractional.
+
+    ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
+    ``training.losses.LOSSES``; ``device`` is ``"auto"`` (CUDA if present, else CPU) or a torch
+    device string.
+    """
+
+    epochs: float = 1.0
+    lr: float = 5e-5
+    batch_size: int = 8
+    grad_accum: int = 1
+    max_length: int = 512
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    threads: int = 1
+    bf16: bool = True
+    loss: str = "xent"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs > 0": self.epochs > 0,
+            "lr > 0": self.lr > 0,
+            "batch_size >= 1": self.batch_size >= 1,
+            "grad_accum >= 1": self.grad_accum >= 1,
+            "max_length >= 1": self.max_length >= 1,
+            "0 <= warmup_ratio <= 1": 0 <= self.warmup_ratio <= 1,
+            "weight_decay >= 0": self.weight_decay >= 0,
+            "max_grad_norm > 0": self.max_grad_norm > 0,
+            "threads >= 1": self.threads >= 1,
+        }
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"invalid TrainConfig ({', '.join(failed)}): {self}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {sorted(LOSSES)}")
+
+
+def validate_training_data(texts: Sequence[str], soft_labels: Sequence[float]) -> list[float]:
+    """Check texts and labels pair up and labels lie in [0, 1]; return the labels as floats."""
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, not a single string")
+    if len(texts) == 0:
+        raise ValueError("no training examples: texts is empty")
+    if len(texts) != len(soft_labels):
+        raise ValueError(f"length mismatch: {len(texts)} texts but {len(soft_labels)} soft labels")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text {i} is {type(text).__name__}, expected str")
+    labels = [float(x) for x in soft_labels]
+    for i, p in enumerate(labels):
+        if not 0.0 <= p <= 1.0:  # also rejects NaN
+            raise ValueError(f"soft label {i} is {p}; soft labels must be P(label 1) in [0, 1]")
+    return labels
+
+
+def example_order(n_examples: int, epochs: float, seed: int) -> list[int]:
+    """Indices seen during training: seeded fresh permutations, cut at ``round(epochs * n)``."""
+    total = max(1, round(epochs * n_examples))
+    generator = torch.Generator().manual_seed(seed)
+    order: list[int] = []
+    while len(order) < total:
+        order.extend(torch.randperm(n_examples, generator=generator).tolist())
+    return order[:total]
+
+
+def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only (not on norms or biases)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise FileExistsError(f"output directory already exists and is not empty: {out_dir}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def train_classifier(
+    spec: ModelSpec,
+    texts: Sequence[str],
+    soft_labels: Sequence[float],
+    cfg: TrainConfig,
+    out_dir: Path,
+    *,
+    desc: str = "train",
+) -> Path:
+    """Fine-tune ``spec`` as a binary classifier on ``(texts, soft_labels)``; save to ``out_dir``.
+
+    ``soft_labels`` are P(label 1) in [0, 1]. The checkpoint (model, tokenizer and
+    ``train_log.json``) is written to a temporary directory beside ``out_dir`` and renamed into
+    place at the end, so ``out_dir`` is either absent or complete. ``out_dir`` must not exist
+    yet (an empty directory is accepted). Returns ``out_dir``.
+    """
+    labels = validate_training_data(texts, soft_labels)
+    out_dir = Path(out_dir)
+    _prepare_out_dir(out_dir)
+    loss_fn = get_loss(cfg.loss)
+    device = resolve_device(cfg.device)
+    started = time.perf_counter()
+
+    with torch_threads(cfg.threads):
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        model, tokenizer = load_classifier(spec, num_labels=2)
+        model.to(device)
+        model.train()
+        ids = tokenize_texts(tokenizer, texts, cfg.max_length)
+        pad_id = model.config.pad_token_id
+
+        order = example_order(len(ids), cfg.epochs, cfg.seed)
+        micro_batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+        steps = [micro_batches[i : i + cfg.grad_accum] for i in range(0, len(micro_batches), cfg.grad_accum)]
+        optimizer = _optimizer(model, cfg)
+        scheduler = get_scheduler(
+            "linear",
+            optimizer,
+            num_warmup_steps=math.floor(cfg.warmup_ratio * len(steps)),
+            num_training_steps=len(steps),
+        )
+
+        step_losses: list[float] = []
+        recent: deque[float] = deque(maxlen=20)
+        with tqdm(total=len(steps), desc=desc, unit="step") as bar:
+            for step_index, step in enumerate(steps):
+                progress = step_index / len(steps)
+                n_step = sum(len(mb) for mb in step)
+                step_loss = 0.0
+                for mb in step:
+                    batch = pad_batch([ids[i] for i in mb], pad_id, device)
+                    targets = torch.tensor([labels[i] for i in mb], dtype=torch.float32, device=device)
+                    with autocast(device, cfg.bf16):
+                        logits = model(**batch).logits
+                    loss = loss_fn(logits.float(), targets, progress=progress)
+                    (loss * (len(mb) / n_step)).backward()
+                    step_loss += loss.item() * len(mb) / n_step
+                if not math.isfinite(step_loss):
+                    raise FloatingPointError(f"non-finite loss {step_loss} at step {step_index}")
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step_losses.append(step_loss)
+                recent.append(step_loss)
+                bar.set_postfix(loss=f"{sum(recent) / len(recent):.4f}")
+                bar.update(1)
+
+        seconds = time.perf_counter() - started
+        train_log = {
+            "desc": desc,
+            "spec": asdict(spec),
+            "config": asdict(cfg),
+            "device": str(device),
+            "n_examples": len(ids),
+            "examples_seen": len(order),
+            "steps": len(steps),
+            "loss_per_step": step_losses,
+            "seconds": seconds,
+            "torch_version": torch.__version__,
+            "transformers_version": transformers.__version__,
+        }
+        _save_atomically(model, tokenizer, train_log, out_dir)
+    logger.info("%s: %d steps in %.1f s, saved to %s", desc, len(steps), seconds, out_dir)
+    return out_dir
+
+
+def _save_atomically(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_log: dict, out_dir: Path
+) -> None:
+    """Write the checkpoint to a temp dir beside ``out_dir`` and rename it into place."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / TRAIN_LOG).write_text(json.dumps(train_log, indent=2) + "\n")
+        if out_dir.is_dir():  # an empty directory made by the caller; rename cannot replace it
+            out_dir.rmdir()
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
