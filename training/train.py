@@ -111,6 +111,60 @@ def _optimizer(model: PreTrainedModel, cfg: TrainConfig) -> torch.optim.Optimize
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
 
 
+def plan_steps(order: list[int], batch_size: int, grad_accum: int) -> list[list[list[int]]]:
+    """Group the example stream into optimizer steps of ``grad_accum`` micro-batches."""
+    micro = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return [micro[i : i + grad_accum] for i in range(0, len(micro), grad_accum)]
+
+
+def _run_steps(
+    model: PreTrainedModel,
+    ids: list[list[int]],
+    labels: list[float],
+    steps: list[list[list[int]]],
+    cfg: TrainConfig,
+    device: torch.device,
+    desc: str,
+) -> list[float]:
+    """The optimisation loop; returns the mean loss of every optimizer step."""
+    loss_fn = get_loss(cfg.loss)
+    pad_id = model.config.pad_token_id
+    optimizer = _optimizer(model, cfg)
+    scheduler = get_scheduler(
+        "linear",
+        optimizer,
+        num_warmup_steps=math.floor(cfg.warmup_ratio * len(steps)),
+        num_training_steps=len(steps),
+    )
+    model.train()
+    step_losses: list[float] = []
+    recent: deque[float] = deque(maxlen=20)
+    with tqdm(total=len(steps), desc=desc, unit="step") as bar:
+        for step_index, step in enumerate(steps):
+            progress = step_index / len(steps)
+            n_step = sum(len(mb) for mb in step)
+            step_loss = 0.0
+            for mb in step:
+                batch = pad_batch([ids[i] for i in mb], pad_id, device)
+                targets = torch.tensor([labels[i] for i in mb], dtype=torch.float32, device=device)
+                with autocast(device, cfg.bf16):
+                    logits = model(**batch).logits
+                loss = loss_fn(logits.float(), targets, progress=progress)
+                (loss * (len(mb) / n_step)).backward()  # gradient of the mean over the step
+                step_loss += loss.item() * len(mb) / n_step
+            if not math.isfinite(step_loss):
+                raise FloatingPointError(f"non-finite loss {step_loss} at step {step_index}")
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step_losses.append(step_loss)
+            recent.append(step_loss)
+            bar.set_postfix(loss=f"{sum(recent) / len(recent):.4f}")
+            bar.update(1)
+    return step_losses
+
+
 def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise FileExistsError(f"output directory already exists and is not empty: {out_dir}")
@@ -136,7 +190,7 @@ def train_classifier(
     labels = validate_training_data(texts, soft_labels)
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir)
-    loss_fn = get_loss(cfg.loss)
+    get_loss(cfg.loss)  # fail before loading anything
     device = resolve_device(cfg.device)
     started = time.perf_counter()
 
@@ -146,46 +200,11 @@ def train_classifier(
         torch.manual_seed(cfg.seed)
         model, tokenizer = load_classifier(spec, num_labels=2)
         model.to(device)
-        model.train()
         ids = tokenize_texts(tokenizer, texts, cfg.max_length)
-        pad_id = model.config.pad_token_id
 
         order = example_order(len(ids), cfg.epochs, cfg.seed)
-        micro_batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
-        steps = [micro_batches[i : i + cfg.grad_accum] for i in range(0, len(micro_batches), cfg.grad_accum)]
-        optimizer = _optimizer(model, cfg)
-        scheduler = get_scheduler(
-            "linear",
-            optimizer,
-            num_warmup_steps=math.floor(cfg.warmup_ratio * len(steps)),
-            num_training_steps=len(steps),
-        )
-
-        step_losses: list[float] = []
-        recent: deque[float] = deque(maxlen=20)
-        with tqdm(total=len(steps), desc=desc, unit="step") as bar:
-            for step_index, step in enumerate(steps):
-                progress = step_index / len(steps)
-                n_step = sum(len(mb) for mb in step)
-                step_loss = 0.0
-                for mb in step:
-                    batch = pad_batch([ids[i] for i in mb], pad_id, device)
-                    targets = torch.tensor([labels[i] for i in mb], dtype=torch.float32, device=device)
-                    with autocast(device, cfg.bf16):
-                        logits = model(**batch).logits
-                    loss = loss_fn(logits.float(), targets, progress=progress)
-                    (loss * (len(mb) / n_step)).backward()
-                    step_loss += loss.item() * len(mb) / n_step
-                if not math.isfinite(step_loss):
-                    raise FloatingPointError(f"non-finite loss {step_loss} at step {step_index}")
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                step_losses.append(step_loss)
-                recent.append(step_loss)
-                bar.set_postfix(loss=f"{sum(recent) / len(recent):.4f}")
-                bar.update(1)
+        steps = plan_steps(order, cfg.batch_size, cfg.grad_accum)
+        step_losses = _run_steps(model, ids, labels, steps, cfg, device, desc)
 
         seconds = time.perf_counter() - started
         train_log = {
@@ -215,7 +234,7 @@ def _save_atomically(
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / TRAIN_LOG).write_text(json.dumps(train_log, indent=2) + "\n")
-        if out_dir.is_dir():  # an empty directory made by the caller; rename cannot replace it
+        if out_dir.is_dir():  # an empty directory made by the caller
             out_dir.rmdir()
         os.replace(tmp, out_dir)
     except BaseException:

