@@ -71,6 +71,10 @@ class EngineConfig(_Strict):
     tensor_parallel_size: int = Field(1, gt=0)
     kv_cache_gib: float = Field(2.0, gt=0, description="VLLM_CPU_KVCACHE_SPACE on CPU builds")
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment of each engine actor, e.g. VLLM_CPU_NUM_OF_RESERVED_CPU: '0' on a 2-core box",
+    )
 
 
 class DebateConfig(_Strict):
@@ -79,6 +83,7 @@ class DebateConfig(_Strict):
     protocols: list[str] = Field(default_factory=lambda: ["none", "debate"])
     seeds: list[int] = Field(default_factory=lambda: [0])
     sampling: SamplingSettings = SamplingSettings()
+    word_limit: int = Field(60, gt=0, description="the length each debater is asked to keep under, in words")
     engine: EngineConfig = EngineConfig()
     shard_size: int = Field(64, gt=0, description="items per shard = per round-synchronous batch")
 

@@ -58,7 +58,7 @@ def vllm_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
     }
     if engine.gpu_memory_utilization is not None:
         kwargs["gpu_memory_utilization"] = engine.gpu_memory_utilization
-    env = {"VLLM_CPU_KVCACHE_SPACE": str(max(1, round(engine.kv_cache_gib)))}
+    env = {"VLLM_CPU_KVCACHE_SPACE": str(max(1, round(engine.kv_cache_gib))), **engine.env}
     return BackendSpec(VLLM_FACTORY, kwargs, env)
 
 
@@ -77,6 +77,7 @@ def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int) -> StageDi
         "seed": seed,
         "debater": cfg.models.debater.model_dump(mode="json"),
         "sampling": cfg.debate.sampling.model_dump(mode="json"),
+        "word_limit": cfg.debate.word_limit,
         "dtype": cfg.debate.engine.dtype,
         "max_model_len": cfg.debate.engine.max_model_len,
         "shard_size": cfg.debate.shard_size,
@@ -106,6 +107,7 @@ def shard_tasks(stage: StageDir, n_items: int, protocol: str, seed: int, cfg: Ex
             "stop": min(start + size, n_items),
             "out_path": str(stage.path / f"shard-{start // size:05d}.parquet"),
             "sampling": sampling,
+            "word_limit": cfg.debate.word_limit,
         }
         for start in range(0, n_items, size)
     ]

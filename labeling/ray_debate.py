@@ -44,6 +44,8 @@ def run_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     Skips the work when the shard file already exists (it is only ever renamed into
     place complete).
     """
+    from dataclasses import replace
+
     from debate import DebateItem, SamplingConfig, Transcript, get_protocol, run_protocol
 
     out_path = Path(task["out_path"])
@@ -55,12 +57,20 @@ def run_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
         for r in items_frame.itertuples(index=False)
     ]
     started = time.perf_counter()
+
+    def report_turn(turn_index: int, n_turns: int) -> None:
+        log.info(
+            "%s: turn %d/%d done for %d items (%.0f s)",
+            out_path.name, turn_index + 1, n_turns, len(items), time.perf_counter() - started,
+        )
+
     transcripts: list[Transcript] = run_protocol(
         items,
-        get_protocol(task["protocol"]),
+        replace(get_protocol(task["protocol"]), word_limit=int(task["word_limit"])),
         backend,
         seed=int(task["seed"]),
         sampling=SamplingConfig(**task["sampling"]),
+        on_turn=report_turn,
     )
     seconds = time.perf_counter() - started
     records = [t.to_record() for t in transcripts]
@@ -78,6 +88,7 @@ def _actor_class() -> Any:
 
         def __init__(self, factory: str, kwargs: dict[str, Any], env: dict[str, str]) -> None:
             os.environ.update(env)
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             self.backend = load_factory(factory)(**kwargs)
 
         def run(self, task: dict[str, Any]) -> dict[str, Any]:

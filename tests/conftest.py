@@ -61,12 +61,14 @@ def ray_session() -> Iterator[None]:
 
 
 TINY_WORDS = (
-    "q : a answer what is the of in and to which type are called by cells energy water "
-    "correct incorrect debater argues argument yes no true false"
+    "good bad the a movie film book food was is really quite very not so it this that "
+    "q : answer true false yes no plot actors story service cheap long short fun "
+    "what of in and to which type are called by cells energy water correct incorrect debater argues"
 ).split()
+TINY_LAYERS = 3
 
 
-def build_tiny_checkpoint(directory: Path, num_layers: int = 3) -> Path:
+def build_tiny_checkpoint(directory: Path, num_layers: int = TINY_LAYERS) -> Path:
     """Save a small random Llama causal LM with a whitespace word-level tokenizer (offline, seeded)."""
     import torch
     from tokenizers import Tokenizer
@@ -88,6 +90,7 @@ def build_tiny_checkpoint(directory: Path, num_layers: int = 3) -> Path:
         max_position_embeddings=1024,
         bos_token_id=vocab["<s>"],
         eos_token_id=vocab["</s>"],
+        pad_token_id=None,
     )
     torch.manual_seed(1234)
     LlamaForCausalLM(config).save_pretrained(directory)
@@ -96,6 +99,6 @@ def build_tiny_checkpoint(directory: Path, num_layers: int = 3) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3-layer random Llama checkpoint shared by the labeling tests."""
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-layer random Llama causal LM + word-level tokenizer (no pad token), built once per session."""
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"))

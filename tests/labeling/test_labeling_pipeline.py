@@ -44,9 +44,9 @@ def tiny_config(tmp_path: Path, checkpoint: Path, shared_data: Path, *extra: str
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, tiny_checkpoint, shared_data, ray_session):
+def finished_run(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
     tmp_path = tmp_path_factory.mktemp("pipeline")
-    cfg = tiny_config(tmp_path, tiny_checkpoint, shared_data)
+    cfg = tiny_config(tmp_path, tiny_model_dir, shared_data)
     out = run_pipeline(cfg, backend=SCRIPTED)
     return cfg, out
 

@@ -1,55 +1,15 @@
-"""A tiny random Llama causal-LM checkpoint with a word-level tokenizer, built offline."""
+"""Training-test helpers: the keyword toy task, the tiny model's layer count, one torch thread.
+
+The tiny random checkpoint itself (`tiny_model_dir`) comes from tests/conftest.py."""
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 import torch
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from tokenizers.pre_tokenizers import Whitespace
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-SPECIAL_TOKENS = ["[UNK]", "<s>", "</s>"]
-WORDS = (
-    "good bad the a movie film book food was is really quite very not so it this that "
-    "q : answer true false yes no plot actors story service cheap long short fun"
-).split()
-TINY_LAYERS = 3
-
-
-def build_tiny_checkpoint(directory: Path) -> Path:
-    """Save a 3-layer random Llama causal LM and a whitespace word-level tokenizer (no pad token)."""
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + WORDS)}
-    backend = Tokenizer(WordLevel(vocab=vocab, unk_token="[UNK]"))
-    backend.pre_tokenizer = Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="[UNK]", bos_token="<s>", eos_token="</s>"
-    )
-    config = LlamaConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=TINY_LAYERS,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=len(vocab),
-        max_position_embeddings=256,
-        bos_token_id=vocab["<s>"],
-        eos_token_id=vocab["</s>"],
-        pad_token_id=None,
-    )
-    torch.manual_seed(1234)
-    LlamaForCausalLM(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Path of the tiny random checkpoint (built once per test session)."""
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"))
+TINY_LAYERS = 3  # the layer count of the session fixture `tiny_model_dir` (tests/conftest.py)
 
 
 @pytest.fixture(scope="session")

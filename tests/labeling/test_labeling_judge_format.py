@@ -1,0 +1,40 @@
+"""The judge's input: item first, transcript after, and never the gold label."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from labeling.judge_format import TRANSCRIPT_HEADING, judge_text
+from labeling.train_stages import plain_view, transcript_view
+
+
+def split(labels: list[int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [f"x/{i}" for i in range(len(labels))],
+            "question": ["What do plants absorb?"] * len(labels),
+            "answer": ["carbon dioxide"] * len(labels),
+            "label": labels,
+            "text": [f"Q: What do plants absorb? A: carbon dioxide #{i}" for i in range(len(labels))],
+        }
+    )
+
+
+def test_without_transcript_the_judge_reads_the_plain_text() -> None:
+    assert judge_text("Q: a A: b") == "Q: a A: b"
+    assert judge_text("Q: a A: b", "   ") == "Q: a A: b"
+
+
+def test_item_comes_before_the_transcript() -> None:
+    text = judge_text("Q: a A: b", "Debater A: yes")
+    assert text.startswith("Q: a A: b\n\n" + TRANSCRIPT_HEADING)
+    assert text.endswith("Debater A: yes")
+
+
+def test_judge_inputs_do_not_depend_on_the_gold_label() -> None:
+    transcripts = {f"x/{i}": f"Debater A (arguing the answer is correct): point {i}" for i in range(4)}
+    one, flipped = split([1, 0, 1, 0]), split([0, 1, 0, 1])
+    assert transcript_view(one, transcripts) == transcript_view(flipped, transcripts)
+    assert plain_view(one) == plain_view(flipped)
+    for text in transcript_view(one, transcripts).texts:
+        assert "label" not in text.lower()
