@@ -10,8 +10,6 @@ from typing import Any, Sequence
 from debate.protocols import DebateItem, Protocol, TurnSpec
 from debate.transcript import Turn, render_turns
 
-SYSTEM_PROMPT = "system"
-
 
 def _prompt_dir(version: str) -> Any:
     return resources.files("debate").joinpath("prompts", version)
@@ -59,8 +57,9 @@ def build_messages(
 ) -> tuple[dict[str, str], ...]:
     """System + user messages for `speaker`'s turn; earlier turns go into the user message.
 
-    The system message starts with the question and answer, so all requests of one item
-    share a long prefix.
+    The system message (the protocol's `system_prompt` template) starts with the question
+    and answer, so all requests of one item share a long prefix. A lone speaker's
+    `opponent` field is ''.
     """
     opponents = [s for s in protocol.speakers if s != speaker]
     fields = {
@@ -72,6 +71,6 @@ def build_messages(
         "transcript": render_turns(turns_so_far),
         "word_limit": protocol.word_limit,
     }
-    system = load_prompt(SYSTEM_PROMPT, version).strip().format(**fields)
+    system = load_prompt(protocol.system_prompt, version).strip().format(**fields)
     user = load_prompt(turn_spec.instruction, version).strip().format(**fields)
     return ({"role": "system", "content": system}, {"role": "user", "content": user})

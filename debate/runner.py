@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from debate.backends.base import ChatBackend, ChatRequest, SamplingConfig
 from debate.prompts import PROMPT_VERSION, build_messages
-from debate.protocols import DebateItem, Protocol, stable_int
+from debate.protocols import AGAINST_WEAK_PICK, DebateItem, Protocol, stable_int
 from debate.transcript import Transcript, Turn
 
 
 def turn_seed(seed: int, item_id: str, turn_index: int) -> int:
     """The sampling seed of one request, from (run seed, item, turn) via sha256."""
     return stable_int(f"turn-seed|{seed}|{item_id}|{turn_index}")
+
+
+def item_stances(
+    items: Sequence[DebateItem],
+    protocol: Protocol,
+    seed: int,
+    weak_picks: Mapping[str, int] | None,
+    swap_positions: bool,
+) -> list[dict[str, str]]:
+    """Each item's stances; a clear error when the protocol needs weak picks it lacks."""
+    picks = weak_picks or {}
+    if protocol.stance_rule == AGAINST_WEAK_PICK:
+        missing = [item.item_id for item in items if item.item_id not in picks]
+        if missing:
+            raise ValueError(
+                f"protocol {protocol.name!r} needs weak_picks (the weak judge's no-transcript "
+                f"pick, 1 = answer correct) for every item; missing for {len(missing)} items, "
+                f"e.g. {missing[:3]}"
+            )
+    return [
+        protocol.stances_for(
+            item.item_id, seed, weak_pick=picks.get(item.item_id), swapped=swap_positions
+        )
+        for item in items
+    ]
 
 
 def run_protocol(
@@ -24,59 +49,87 @@ def run_protocol(
     seed: int,
     sampling: SamplingConfig,
     on_turn: Callable[[int, int], None] | None = None,
+    weak_picks: Mapping[str, int] | None = None,
+    swap_positions: bool = False,
 ) -> list[Transcript]:
     """One transcript per item, in item order.
 
-    For each turn index the prompts of all items are built and sent in ONE
-    `backend.chat` call. `on_turn(turn_index, n_turns)` runs after each round.
-    Each turn's `seconds` is the round's wall time divided by the batch size.
+    For each round of the protocol the prompts of all still-running items (every turn
+    of that round, item by item) are built first and sent in ONE `backend.chat` call, so
+    turns of the same round never see each other. `on_turn(round_index, n_rounds)` runs
+    after each round. Each turn's `seconds` is the round's wall time divided by the
+    number of requests in it.
+
+    `weak_picks` maps item id to the weak judge's no-transcript pick (1: the answer is
+    correct); protocols with the "against_weak_pick" stance rule need it for every item.
+    `swap_positions` runs every item with the stances exchanged (same request seeds),
+    for measuring position bias; the transcripts record `swapped`.
+
+    A result with an `error` marks its item's transcript `failed`; that item keeps only
+    the turns of earlier rounds and gets no further requests, the others go on.
     """
     ids = [item.item_id for item in items]
     if len(set(ids)) != len(ids):
         raise ValueError("item ids must be unique within a run")
-    stances = [protocol.assign_stances(item.item_id, seed) for item in items]
+    stances = item_stances(items, protocol, seed, weak_picks, swap_positions)
     turns: list[list[Turn]] = [[] for _ in items]
-    n_turns = len(protocol.turns) if items else 0
-    for turn_index in range(n_turns):
-        spec = protocol.turns[turn_index]
-        requests = [
-            ChatRequest(
-                messages=build_messages(protocol, item, spec.speaker, item_stances, done, spec),
-                seed=turn_seed(seed, item.item_id, turn_index),
-            )
-            for item, item_stances, done in zip(items, stances, turns)
-        ]
-        started = time.perf_counter()
-        results = backend.chat(requests, sampling)
-        per_request = (time.perf_counter() - started) / len(requests)
-        if len(results) != len(requests):
-            raise RuntimeError(
-                f"backend {backend.model_id!r} returned {len(results)} results for "
-                f"{len(requests)} requests"
-            )
-        for done, item_stances, result in zip(turns, stances, results):
-            done.append(
-                Turn(
-                    speaker=spec.speaker,
-                    stance=item_stances[spec.speaker],
-                    text=result.text.strip(),
-                    prompt_tokens=result.prompt_tokens,
-                    completion_tokens=result.completion_tokens,
-                    seconds=per_request,
+    failed: list[str | None] = [None for _ in items]
+    rounds = protocol.rounds if items else ()
+    for round_index, turn_indices in enumerate(rounds):
+        jobs = [(i, k) for i in range(len(items)) if failed[i] is None for k in turn_indices]
+        if jobs:
+            requests = [
+                ChatRequest(
+                    messages=build_messages(
+                        protocol, items[i], protocol.turns[k].speaker, stances[i], turns[i],
+                        protocol.turns[k],
+                    ),
+                    seed=turn_seed(seed, items[i].item_id, k),
                 )
-            )
+                for i, k in jobs
+            ]
+            started = time.perf_counter()
+            results = backend.chat(requests, sampling)
+            per_request = (time.perf_counter() - started) / len(requests)
+            if len(results) != len(requests):
+                raise RuntimeError(
+                    f"backend {backend.model_id!r} returned {len(results)} results for "
+                    f"{len(requests)} requests"
+                )
+            new_turns: dict[int, list[Turn]] = {}
+            for (i, k), result in zip(jobs, results):
+                error = getattr(result, "error", None)
+                if error is not None:
+                    failed[i] = failed[i] or f"turn {k}: {error}"
+                    continue
+                speaker = protocol.turns[k].speaker
+                new_turns.setdefault(i, []).append(
+                    Turn(
+                        speaker=speaker,
+                        stance=stances[i][speaker],
+                        text=result.text.strip(),
+                        prompt_tokens=result.prompt_tokens,
+                        completion_tokens=result.completion_tokens,
+                        seconds=per_request,
+                    )
+                )
+            for i, round_turns in new_turns.items():
+                if failed[i] is None:
+                    turns[i].extend(round_turns)
         if on_turn is not None:
-            on_turn(turn_index, n_turns)
+            on_turn(round_index, len(rounds))
     return [
         Transcript(
             item_id=item.item_id,
             protocol=protocol.name,
             seed=seed,
-            stances=item_stances,
+            stances=stance,
             turns=tuple(done),
             prompt_version=PROMPT_VERSION,
             model_id=backend.model_id,
             sampling=sampling.to_dict(),
+            swapped=swap_positions,
+            failed=error,
         )
-        for item, item_stances, done in zip(items, stances, turns)
+        for item, stance, done, error in zip(items, stances, turns, failed)
     ]

@@ -19,9 +19,17 @@ class Turn:
     seconds: float
 
 
+SPEAKER_TITLES = {"consultant": "Consultant"}
+
+
+def speaker_title(speaker: str) -> str:
+    """How a speaker is named to readers: 'Consultant', or 'Debater A' for debaters."""
+    return SPEAKER_TITLES.get(speaker, f"Debater {speaker}")
+
+
 def speaker_heading(speaker: str, stance: str) -> str:
     """The label put before a turn, e.g. 'Debater A (arguing the answer is correct)'."""
-    return f"Debater {speaker} (arguing the answer is {stance})"
+    return f"{speaker_title(speaker)} (arguing the answer is {stance})"
 
 
 def render_turns(turns: Sequence[Turn]) -> str:
@@ -31,7 +39,12 @@ def render_turns(turns: Sequence[Turn]) -> str:
 
 @dataclass(frozen=True)
 class Transcript:
-    """A finished protocol run on one item, with full provenance."""
+    """A protocol run on one item, with full provenance.
+
+    `swapped` is True when the item ran with the stances exchanged (position-bias
+    control). `failed` is None for a finished run; otherwise the backend error that
+    stopped it, and `turns` holds only the turns generated before it.
+    """
 
     item_id: str
     protocol: str
@@ -41,6 +54,8 @@ class Transcript:
     prompt_version: str
     model_id: str
     sampling: dict
+    swapped: bool = False
+    failed: str | None = None
 
     def render(self) -> str:
         """The transcript text shown to the judge ('' when there are no turns)."""
@@ -67,12 +82,18 @@ class Transcript:
             "prompt_version": self.prompt_version,
             "model_id": self.model_id,
             "sampling_json": json.dumps(self.sampling, sort_keys=True),
+            "swapped": bool(self.swapped),
+            "failed": self.failed,
         }
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> "Transcript":
-        """Inverse of `to_record`, also for rows read back by pyarrow, pandas or datasets."""
+        """Inverse of `to_record`, also for rows read back by pyarrow, pandas or datasets.
+
+        Records written before `swapped` / `failed` existed read as unswapped and finished.
+        """
         sampling = record["sampling_json"]
+        failed = record.get("failed")
         return cls(
             item_id=str(record["item_id"]),
             protocol=str(record["protocol"]),
@@ -92,6 +113,8 @@ class Transcript:
             prompt_version=str(record["prompt_version"]),
             model_id=str(record["model_id"]),
             sampling=json.loads(sampling) if isinstance(sampling, str) else dict(sampling),
+            swapped=bool(record.get("swapped", False)),
+            failed=None if failed is None or failed != failed else str(failed),  # NaN: missing
         )
 
 
@@ -131,5 +154,7 @@ def transcript_arrow_schema() -> Any:
             ("prompt_version", pa.string()),
             ("model_id", pa.string()),
             ("sampling_json", pa.string()),
+            ("swapped", pa.bool_()),
+            ("failed", pa.string()),
         ]
     )

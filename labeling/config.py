@@ -127,7 +127,10 @@ class TrainSettings(_Strict):
     max_length: int = Field(512, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     weight_decay: float = Field(0.0, ge=0)
-    loss: str = "xent"
+    loss: Literal["xent", "logconf", "product"] = "xent"
+    loss_params: dict[str, float] = Field(
+        default_factory=dict, description="e.g. {aux_coef: 0.75, warmup_frac: 0.2} for logconf"
+    )
 
 
 class TrainingConfig(_Strict):

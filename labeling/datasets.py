@@ -119,6 +119,19 @@ def _draws(name: str, split: str, key: object, data_seed: int) -> tuple[float, i
     return int.from_bytes(digest[:8], "big") / 2**64, int.from_bytes(digest[8:16], "big")
 
 
+def item_text(dataset: str, question: str, answer: str) -> str:
+    """The Burns-style text of (question, candidate answer) for ``dataset``: what plain models read.
+
+    One function for the registry, the judge endpoint and user item files, so a judge is
+    always asked in the format it was trained on. Unknown names (user files) use the SciQ form.
+    """
+    if dataset in ("boolq", "cosmos_qa", "amazon_polarity"):
+        return f"{question}\nAnswer: {answer}"
+    if dataset == "anthropic_hh":
+        return f"{question} {answer}" if answer else question
+    return f"Q: {question} A: {answer}"
+
+
 def _format_sciq(rec: Record, coin: float, pick: int, where: _Where) -> Formatted:
     question = _text_field(rec, "question", where)
     correct = _text_field(rec, "correct_answer", where)
@@ -129,7 +142,7 @@ def _format_sciq(rec: Record, coin: float, pick: int, where: _Where) -> Formatte
         raise where.error("every distractor equals 'correct_answer'")
     label = int(coin < 0.5)
     answer = correct if label else wrong[pick % len(wrong)]
-    return question, answer, label, f"Q: {question} A: {answer}"
+    return question, answer, label, item_text("sciq", question, answer)
 
 
 def _format_boolq(rec: Record, coin: float, pick: int, where: _Where) -> Formatted:
@@ -137,7 +150,7 @@ def _format_boolq(rec: Record, coin: float, pick: int, where: _Where) -> Formatt
         raise where.error(f"field 'answer' must be a boolean, got {rec.get('answer')!r}")
     question = (f"Passage: {_text_field(rec, 'passage', where)}\n"
                 f"Question: {_text_field(rec, 'question', where)}")
-    return question, "yes", int(rec["answer"]), f"{question}\nAnswer: yes"
+    return question, "yes", int(rec["answer"]), item_text("boolq", question, "yes")
 
 
 def _format_cosmos(rec: Record, coin: float, pick: int, where: _Where) -> Formatted:
@@ -151,7 +164,7 @@ def _format_cosmos(rec: Record, coin: float, pick: int, where: _Where) -> Format
     answer = true_answer if label else others[pick % len(others)]
     question = (f"Context: {_text_field(rec, 'context', where)}\n"
                 f"Question: {_text_field(rec, 'question', where)}")
-    return question, answer, label, f"{question}\nAnswer: {answer}"
+    return question, answer, label, item_text("cosmos_qa", question, answer)
 
 
 def _format_hh(rec: Record, coin: float, pick: int, where: _Where) -> Formatted:
@@ -172,7 +185,7 @@ def _format_amazon(rec: Record, coin: float, pick: int, where: _Where) -> Format
     content = _text_field(rec, "content", where)
     label = _int_field(rec, "label", where, range(2))
     question = f"Review title: {title}\nReview: {content}\nIs this review positive?"
-    return question, "yes", label, f"{question}\nAnswer: yes"
+    return question, "yes", label, item_text("amazon_polarity", question, "yes")
 
 
 def _boolq_from_superglue(rec: Record, where: _Where) -> Record:
@@ -374,7 +387,7 @@ def load_items_file(path: str | Path) -> datasets.Dataset:
         question = _text_field(rec, "question", where)
         answer = _text_field(rec, "answer", where)
         text = rec.get("text")
-        text = f"Q: {question} A: {answer}" if text is None else _text_field(rec, "text", where)
+        text = item_text("items", question, answer) if text is None else _text_field(rec, "text", where)
         for col, value in zip(SCHEMA_COLUMNS, (item_id, question, answer, _item_label(rec, where), text)):
             columns[col].append(value)
     if not columns["id"]:

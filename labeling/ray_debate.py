@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from labeling.artifacts import atomic_write_parquet
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("labeling.ray_debate")
 
 
 def load_factory(dotted: str) -> Any:

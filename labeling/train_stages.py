@@ -61,6 +61,7 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int):
         threads=cfg.training.threads,
         bf16=cfg.training.bf16,
         loss=settings.loss,
+        loss_params=dict(settings.loss_params),
     )
 
 

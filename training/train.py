@@ -11,8 +11,8 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_scheduler
 
 from training.batching import pad_batch, tokenize_texts
-from training.losses import LOSSES, get_loss
+from training.losses import LOSSES, get_loss  # noqa: F401  (LOSSES: tests patch it through this module)
 from training.models import ModelSpec, load_classifier
 from training.runtime import autocast, resolve_device, torch_threads
 
@@ -36,8 +36,9 @@ class TrainConfig:
     """Hyper-parameters of one fine-tuning run. ``epochs`` may be fractional.
 
     ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
-    ``training.losses.LOSSES``; ``device`` is ``"auto"`` (CUDA if present, else CPU) or a torch
-    device string.
+    ``training.losses.LOSSES`` and ``loss_params`` configures it (e.g. ``{"aux_coef": 0.5}`` for
+    ``logconf``; see ``training.losses.get_loss``); ``device`` is ``"auto"`` (CUDA if present,
+    else CPU) or a torch device string.
     """
 
     epochs: float = 1.0
@@ -53,6 +54,7 @@ class TrainConfig:
     bf16: bool = True
     loss: str = "xent"
     device: str = "auto"
+    loss_params: dict[str, float] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         checks = {
@@ -69,8 +71,10 @@ class TrainConfig:
         failed = [name for name, ok in checks.items() if not ok]
         if failed:
             raise ValueError(f"invalid TrainConfig ({', '.join(failed)}): {self}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {sorted(LOSSES)}")
+        if not isinstance(self.loss_params, Mapping):
+            raise ValueError(f"loss_params must be a mapping, got {self.loss_params!r}")
+        object.__setattr__(self, "loss_params", dict(self.loss_params))  # a private copy
+        get_loss(self.loss, **self.loss_params)  # unknown loss or bad parameters: ValueError
 
 
 def validate_training_data(texts: Sequence[str], soft_labels: Sequence[float]) -> list[float]:
@@ -127,7 +131,7 @@ def _run_steps(
     desc: str,
 ) -> list[float]:
     """The optimisation loop; returns the mean loss of every optimizer step."""
-    loss_fn = get_loss(cfg.loss)
+    loss_fn = get_loss(cfg.loss, **cfg.loss_params)
     pad_id = model.config.pad_token_id
     optimizer = _optimizer(model, cfg)
     scheduler = get_scheduler(
@@ -190,7 +194,7 @@ def train_classifier(
     labels = validate_training_data(texts, soft_labels)
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir)
-    get_loss(cfg.loss)  # fail before loading anything
+    get_loss(cfg.loss, **cfg.loss_params)  # fail before loading anything
     device = resolve_device(cfg.device)
     started = time.perf_counter()
 

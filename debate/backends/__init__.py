@@ -1,6 +1,7 @@
-"""Chat backends: the batch-first contract, a scripted fake, and in-process vLLM."""
+"""Chat backends: the batch-first contract, a scripted fake, in-process vLLM, OpenAI-compatible HTTP."""
 
 from debate.backends.base import ChatBackend, ChatRequest, ChatResult, SamplingConfig
+from debate.backends.openai_http import OpenAIChatBackend
 from debate.backends.scripted import ScriptedBackend
 from debate.backends.vllm_local import VLLMChatBackend
 
@@ -8,6 +9,7 @@ __all__ = [
     "ChatBackend",
     "ChatRequest",
     "ChatResult",
+    "OpenAIChatBackend",
     "SamplingConfig",
     "ScriptedBackend",
     "VLLMChatBackend",

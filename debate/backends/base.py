@@ -31,11 +31,16 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class ChatResult:
-    """The completion of one request with its token accounting."""
+    """The completion of one request with its token accounting.
+
+    `error` is None on success; otherwise "<kind>: <reason>" for a request that finally
+    failed (its text is then "" and its token counts 0).
+    """
 
     text: str
     prompt_tokens: int
     completion_tokens: int
+    error: str | None = None
 
 
 @typing.runtime_checkable

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from typing import Any, Sequence
+import math
+from typing import Any, Iterable, Sequence
 
 from debate.backends.base import ChatRequest, ChatResult, SamplingConfig
 
@@ -50,19 +51,30 @@ class VLLMChatBackend:
 
     @classmethod
     def from_engine(
-        cls, llm: Any, model_id: str, sampling_params_cls: type | None = None
+        cls,
+        llm: Any,
+        model_id: str,
+        sampling_params_cls: type | None = None,
+        structured_outputs_cls: type | None = None,
     ) -> "VLLMChatBackend":
         """Wrap an engine built elsewhere (or a stand-in with the same `chat` method)."""
         if sampling_params_cls is None:
             from vllm import SamplingParams as sampling_params_cls  # type: ignore[no-redef]
         backend = cls.__new__(cls)
-        backend._attach(llm, model_id, sampling_params_cls)
+        backend._attach(llm, model_id, sampling_params_cls, structured_outputs_cls)
         return backend
 
-    def _attach(self, llm: Any, model_id: str, sampling_params_cls: type) -> None:
+    def _attach(
+        self,
+        llm: Any,
+        model_id: str,
+        sampling_params_cls: type,
+        structured_outputs_cls: type | None = None,
+    ) -> None:
         self._llm = llm
         self.model_id = model_id
         self._sampling_params_cls = sampling_params_cls
+        self._structured_outputs_cls = structured_outputs_cls
 
     def chat(self, requests: Sequence[ChatRequest], sampling: SamplingConfig) -> list[ChatResult]:
         """One `LLM.chat` call for the whole batch; each request sampled with its own seed."""
@@ -93,6 +105,47 @@ class VLLMChatBackend:
             for output in outputs
         ]
 
+    def choice_logprobs(
+        self, requests: Sequence[ChatRequest], choices: Sequence[str]
+    ) -> list[dict[str, float]]:
+        """Log-probability of each choice as the answer, per request, in one `LLM.chat` call.
+
+        Each request is decoded greedily for one token under a structured-outputs `choice`
+        constraint. The grammar masks the logits before vLLM computes logprobs, so the
+        top-20 logprobs of that token hold every allowed first token; a choice's score is
+        the log-sum-exp over the allowed tokens that start it (-inf if none). The choices
+        must start with different characters so each token belongs to one choice.
+        """
+        if self._llm is None:
+            raise RuntimeError("VLLMChatBackend is closed")
+        choices = check_choices(choices)
+        batch = list(requests)
+        if not batch:
+            return []
+        structured_cls = self._structured_outputs_cls
+        if structured_cls is None:
+            from vllm.sampling_params import StructuredOutputsParams as structured_cls
+        params = [
+            self._sampling_params_cls(
+                structured_outputs=structured_cls(choice=list(choices)),
+                logprobs=20,
+                max_tokens=1,
+                temperature=0.0,
+                seed=request.seed,
+            )
+            for request in batch
+        ]
+        conversations = [[dict(message) for message in request.messages] for request in batch]
+        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False)
+        if len(outputs) != len(batch):
+            raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(batch)} requests")
+        scores = []
+        for output in outputs:
+            position = output.outputs[0].logprobs[0]
+            candidates = ((lp.decoded_token or "", lp.logprob) for lp in position.values())
+            scores.append(first_token_choice_logprobs(candidates, choices))
+        return scores
+
     def close(self) -> None:
         """Shut the engine down and drop it; the backend is unusable afterwards."""
         llm = getattr(self, "_llm", None)
@@ -105,3 +158,40 @@ class VLLMChatBackend:
             shutdown()
         del llm
         gc.collect()
+
+
+def check_choices(choices: Sequence[str]) -> tuple[str, ...]:
+    """The choices as a tuple; at least two, non-empty, with distinct first characters."""
+    choices = tuple(choices)
+    if len(choices) < 2 or any(not c for c in choices):
+        raise ValueError(f"need at least two non-empty choices, got {choices!r}")
+    if len({c[0] for c in choices}) != len(choices):
+        raise ValueError(f"choices must start with different characters: {choices!r}")
+    return choices
+
+
+def first_token_choice_logprobs(
+    candidates: Iterable[tuple[str, float]], choices: Sequence[str]
+) -> dict[str, float]:
+    """Per choice, the log-sum-exp of the candidate tokens' logprobs that begin that choice.
+
+    `candidates` are (decoded token, logprob) pairs of one position; tokens with a
+    non-finite logprob or that begin no choice are ignored; a choice with no token
+    gets -inf.
+    """
+    found: dict[str, list[float]] = {choice: [] for choice in choices}
+    for token, logprob in candidates:
+        if not token or not math.isfinite(logprob):
+            continue
+        for choice in choices:
+            if choice.startswith(token):
+                found[choice].append(float(logprob))
+                break
+    return {choice: _logsumexp(values) for choice, values in found.items()}
+
+
+def _logsumexp(values: list[float]) -> float:
+    if not values:
+        return -math.inf
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))

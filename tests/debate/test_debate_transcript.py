@@ -27,7 +27,12 @@ def sample_transcripts() -> list[Transcript]:
                            sampling=sampling)
     plain = run_protocol(items[:1], get_protocol("none"), ScriptedBackend(), seed=5,
                          sampling=sampling)
-    return plain + debated
+    failing = ScriptedBackend(fail=lambda r: "timeout: 30 s" if "Q1?" in r.messages[0]["content"]
+                              else None)
+    swapped = run_protocol(items[:2], get_protocol("debate"), failing, seed=5,
+                           sampling=sampling, swap_positions=True)
+    assert swapped[1].failed and swapped[0].failed is None
+    return plain + debated + swapped
 
 
 def test_render_format() -> None:

