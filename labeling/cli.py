@@ -52,10 +52,10 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_debate(args: argparse.Namespace) -> int:
     """Splits and transcripts."""
     from labeling.data_stage import prepare_splits
-    from labeling.debate_stage import run_debates
+    from labeling.pipeline import floor_and_debates
 
     cfg = _load(args)
-    stages = run_debates(cfg, prepare_splits(cfg))
+    _, stages = floor_and_debates(cfg, prepare_splits(cfg))
     for (protocol, seed), stage in stages.items():
         print(f"{protocol} seed {seed}: {stage.path}")
     return 0
@@ -64,20 +64,29 @@ def cmd_debate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     """Splits, transcripts (reused or made) and every model; no table."""
     from labeling.data_stage import prepare_splits
-    from labeling.debate_stage import run_debates
-    from labeling.pipeline import run_training
+    from labeling.pipeline import floor_and_debates, run_training
 
     cfg = _load(args)
     splits = prepare_splits(cfg)
-    outcomes = run_training(cfg, splits, run_debates(cfg, splits))
+    floor, stages = floor_and_debates(cfg, splits)
+    outcomes = run_training(cfg, splits, stages, floors={cfg.training.seeds[0]: floor})
     for o in outcomes:
-        print(f"training seed {o.seed}: students {sorted(o.students)}")
+        print(f"training seed {o.seed}: {len(o.students)} students")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """The results table from the stages (finished stages are reused, so this is cheap after `run`)."""
     return cmd_run(args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Every dataset of the grid, then comparison tables and plots."""
+    from labeling.compare import run_compare
+
+    out = run_compare(_load(args))
+    print(f"\ncomparison: {out}/compare.md  plot: {out}/compare_pgr.png")
+    return 0
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -107,9 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
         "run": (cmd_run, "run every stage and write the results table and plot"),
         "data": (cmd_data, "make the seeded splits"),
-        "debate": (cmd_debate, "generate transcripts on Ray actors"),
+        "debate": (cmd_debate, "generate transcripts on Ray actors (after the weak floor: market-making needs it)"),
         "train": (cmd_train, "train weak floor, ceiling, judges and students"),
         "eval": (cmd_eval, "write the results table from the (finished) stages"),
+        "compare": (cmd_compare, "run a protocol grid over datasets and write comparison tables"),
         "config": (cmd_config, "print the validated config"),
     }
     for name, (func, help_text) in commands.items():

@@ -90,6 +90,11 @@ class DebateConfig(_Strict):
     @field_validator("protocols")
     @classmethod
     def _none_first(cls, value: list[str]) -> list[str]:
+        from debate import PROTOCOLS
+
+        unknown = [p for p in value if p not in PROTOCOLS]
+        if unknown:
+            raise ValueError(f"unknown protocols {unknown}; known: {sorted(PROTOCOLS)}")
         if "none" not in value:
             raise ValueError("protocols must include 'none' (the no-oversight baseline)")
         if len(set(value)) != len(value):
@@ -133,12 +138,37 @@ class TrainSettings(_Strict):
     )
 
 
+class LossSpec(_Strict):
+    """A student loss and its parameters."""
+
+    name: Literal["xent", "logconf", "product"] = "xent"
+    params: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Short name for tables, e.g. ``logconf`` or ``logconf(aux_coef=0.5)``."""
+        if not self.params:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in sorted(self.params.items()))})"
+
+
+Ensemble = Literal["single", "debate_ensemble", "finetune_ensemble"]
+
+
 class TrainingConfig(_Strict):
-    """Hyper-parameters per role, plus the machine settings shared by all of them."""
+    """Hyper-parameters per role, plus the machine settings shared by all of them.
+
+    ``ensembles`` picks how weak labels are made from the judges: ``single`` (the judge of the
+    first debate seed), ``debate_ensemble`` (one judge per debate seed, labels averaged) and
+    ``finetune_ensemble`` (as many judges as debate seeds, all on the first seed's transcripts,
+    with different training seeds). ``student_losses`` trains one student per loss.
+    """
 
     weak: TrainSettings = TrainSettings()
     judge: TrainSettings = TrainSettings(max_length=768)
     strong: TrainSettings = TrainSettings()
+    ensembles: list[Ensemble] = Field(default_factory=lambda: ["debate_ensemble"])
+    student_losses: list[LossSpec] = Field(default_factory=lambda: [LossSpec()])
     seeds: list[int] = Field(default_factory=lambda: [0])
     threads: int = Field(1, gt=0)
     bf16: bool = True
@@ -153,6 +183,22 @@ class EvalConfig(_Strict):
     seed: int = 0
 
 
+class CompareDataset(_Strict):
+    """One dataset of a comparison grid (the rest of the config is shared)."""
+
+    dataset: str
+    source: str | None = None
+
+
+class CompareConfig(_Strict):
+    """``w2s compare``: the datasets of the grid and the method every other one is tested against."""
+
+    datasets: list[CompareDataset] = Field(default_factory=list, description="empty = the data section's dataset")
+    baseline: str | None = Field(
+        default=None, description="method name; null = the plain fine-tune on weak-floor labels with the first loss"
+    )
+
+
 class ExperimentConfig(_Strict):
     """A whole experiment: data -> debate -> judge -> student -> table."""
 
@@ -164,6 +210,7 @@ class ExperimentConfig(_Strict):
     ray: RayConfig = RayConfig()
     training: TrainingConfig = TrainingConfig()
     eval: EvalConfig = EvalConfig()
+    compare: CompareConfig = CompareConfig()
 
 
 def _format_validation_error(exc: ValidationError, origin: str) -> str:
@@ -215,11 +262,12 @@ def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:
     data = json.loads(json.dumps(data))
     if isinstance(data.get("output_dir"), str):
         data["output_dir"] = str(Path(data["output_dir"]).expanduser().resolve())
-    data_section = data.get("data")
-    if isinstance(data_section, dict) and isinstance(data_section.get("source"), str):
-        source = data_section["source"]
-        if source.startswith((".", "/", "~")):
-            data_section["source"] = str(Path(source).expanduser().resolve())
+    sections = [data.get("data")] + list((data.get("compare") or {}).get("datasets") or [])
+    for section in sections:
+        if isinstance(section, dict) and isinstance(section.get("source"), str):
+            source = section["source"]
+            if source.startswith((".", "/", "~")):
+                section["source"] = str(Path(source).expanduser().resolve())
     return data
 
 

@@ -67,8 +67,15 @@ def debated_protocols(cfg: ExperimentConfig) -> list[str]:
     return [p for p in cfg.debate.protocols if p != "none"]
 
 
-def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int) -> StageDir:
-    """The stage folder of one (protocol, seed)."""
+def needs_weak_picks(protocol: str) -> bool:
+    """True for protocols whose stances depend on the weak judge's no-transcript pick."""
+    from debate import get_protocol
+
+    return get_protocol(protocol).stance_rule == "against_weak_pick"
+
+
+def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None) -> StageDir:
+    """The stage folder of one (protocol, seed); ``picks_from`` names the weak floor behind market-making."""
     from debate import PROMPT_VERSION
 
     semantic = {
@@ -83,6 +90,8 @@ def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int) -> StageDi
         "shard_size": cfg.debate.shard_size,
         "prompt_version": PROMPT_VERSION,
     }
+    if needs_weak_picks(protocol):
+        semantic["weak_picks_from"] = picks_from
     return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}", semantic)
 
 
@@ -94,11 +103,19 @@ def debate_items(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return frame
 
 
-def shard_tasks(stage: StageDir, n_items: int, protocol: str, seed: int, cfg: ExperimentConfig) -> list[dict]:
-    """One task per ``shard_size`` slice of the stage's items."""
+def shard_tasks(
+    stage: StageDir,
+    items: pd.DataFrame,
+    protocol: str,
+    seed: int,
+    cfg: ExperimentConfig,
+    weak_picks: dict[str, int] | None = None,
+) -> list[dict]:
+    """One task per ``shard_size`` slice of the stage's items (with the slice's weak picks if needed)."""
     size = cfg.debate.shard_size
     sampling = cfg.debate.sampling.model_dump(mode="json")
-    return [
+    n_items = len(items)
+    tasks = [
         {
             "protocol": protocol,
             "seed": seed,
@@ -111,6 +128,11 @@ def shard_tasks(stage: StageDir, n_items: int, protocol: str, seed: int, cfg: Ex
         }
         for start in range(0, n_items, size)
     ]
+    if weak_picks is not None:
+        ids = items["id"].astype(str).tolist()
+        for task in tasks:
+            task["weak_picks"] = {i: int(weak_picks[i]) for i in ids[task["start"] : task["stop"]]}
+    return tasks
 
 
 def run_spec(spec: dict[str, Any], isolate: bool) -> None:
@@ -136,18 +158,30 @@ def read_transcripts(stage: StageDir) -> pd.DataFrame:
 
 
 def run_debates(
-    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], backend: BackendSpec | None = None
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    backend: BackendSpec | None = None,
+    *,
+    weak_picks: dict[str, int] | None = None,
+    picks_from: str | None = None,
 ) -> dict[tuple[str, int], StageDir]:
     """Run (or reuse) transcripts for every debated protocol and seed; returns their stage folders.
 
     ``backend`` replaces the configured vLLM debater (tests pass the scripted backend).
+    ``weak_picks`` (item id -> the weak floor's verdict) and ``picks_from`` (that floor's stage
+    name) are required when a protocol argues against the weak pick (market-making).
     """
     items = debate_items(splits)
     stages: dict[tuple[str, int], StageDir] = {}
     tasks: list[dict] = []
     for protocol in debated_protocols(cfg):
         for seed in cfg.debate.seeds:
-            stage = transcript_stage(cfg, protocol, seed)
+            picks = None
+            if needs_weak_picks(protocol):
+                if weak_picks is None or picks_from is None:
+                    raise ValueError(f"protocol {protocol!r} needs the weak floor's picks (train the floor first)")
+                picks = weak_picks
+            stage = transcript_stage(cfg, protocol, seed, picks_from if picks is not None else None)
             stages[(protocol, seed)] = stage
             if stage.complete:
                 log.info("transcripts %s seed %d: reusing %s", protocol, seed, stage.path)
@@ -156,7 +190,7 @@ def run_debates(
             items_path = stage.path / "items.parquet"
             if not items_path.exists():
                 atomic_write_parquet(items, items_path)
-            tasks.extend(shard_tasks(stage, len(items), protocol, seed, cfg))
+            tasks.extend(shard_tasks(stage, items, protocol, seed, cfg, picks))
     pending = [t for t in tasks if not Path(t["out_path"]).exists()]
     if pending:
         spec = {

@@ -19,10 +19,28 @@ import pandas as pd
 from labeling.artifacts import atomic_write_text
 from labeling.config import ExperimentConfig
 from labeling.data_stage import prepare_splits
-from labeling.debate_stage import BackendSpec, debated_protocols, read_transcripts, run_debates
-from labeling.train_stages import TrainedModel, train_ceiling, train_judge, train_student, train_weak_floor
+from labeling.debate_stage import BackendSpec, read_transcripts, run_debates
+from labeling.train_stages import (
+    TrainedModel,
+    train_ceiling,
+    train_judge,
+    train_student,
+    train_weak_floor,
+    weak_picks,
+)
 
 log = logging.getLogger(__name__)
+
+
+FINETUNE_SEED_STRIDE = 7919  # training seed of finetune-ensemble member m: seed + m * stride
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One way of making weak labels: a protocol and how its judges are combined."""
+
+    protocol: str
+    ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble"
 
 
 @dataclass
@@ -32,9 +50,9 @@ class SeedOutcome:
     seed: int
     floor: TrainedModel
     ceiling: TrainedModel
-    judges: dict[str, list[TrainedModel]] = field(default_factory=dict)  # protocol -> one per debate seed
-    students: dict[str, TrainedModel] = field(default_factory=dict)  # protocol -> student
-    labels: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> soft labels on strong_train
+    judges: dict[LabelSource, list[TrainedModel]] = field(default_factory=dict)  # members per label source
+    labels: dict[LabelSource, np.ndarray] = field(default_factory=dict)  # soft labels on strong_train
+    students: dict[tuple[LabelSource, str], TrainedModel] = field(default_factory=dict)  # (source, loss label)
 
 
 def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
@@ -44,36 +62,95 @@ def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
     return {str(r["item_id"]): Transcript.from_record(r).render() for r in frame.to_dict(orient="records")}
 
 
+def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
+    """The label sources this config asks for; ensembles of one member collapse into ``single``."""
+    k = len(cfg.debate.seeds)
+    sources = []
+    for protocol in cfg.debate.protocols:
+        wanted = ["single"] if protocol == "none" else []
+        for ensemble in cfg.training.ensembles:
+            if k == 1 or ensemble == "single":
+                ensemble = "single"
+            elif protocol == "none" and ensemble == "debate_ensemble":
+                continue  # no transcripts, nothing to ensemble over
+            if ensemble not in wanted:
+                wanted.append(ensemble)
+        sources.extend(LabelSource(protocol, e) for e in wanted)
+    return sources
+
+
+def _judge_members(
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    source: LabelSource,
+    seed: int,
+    floor: TrainedModel,
+    transcripts: dict,
+    transcript_stages: dict,
+) -> list[TrainedModel]:
+    """Train (or reuse) the judges whose averaged labels make ``source``."""
+    first = cfg.debate.seeds[0]
+    k = len(cfg.debate.seeds)
+    if source.protocol == "none":
+        if source.ensemble == "single":
+            return [floor]
+        return [floor] + [train_weak_floor(cfg, splits, seed + m * FINETUNE_SEED_STRIDE) for m in range(1, k)]
+
+    def judge(debate_seed: int, train_seed: int) -> TrainedModel:
+        key = (source.protocol, debate_seed)
+        return train_judge(
+            cfg, splits, transcripts[key], transcript_stages[key], source.protocol, debate_seed, train_seed
+        )
+
+    if source.ensemble == "single":
+        return [judge(first, seed)]
+    if source.ensemble == "debate_ensemble":
+        return [judge(d, seed) for d in cfg.debate.seeds]
+    return [judge(first, seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
+
+
 def run_training(
-    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], transcript_stages: dict
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    transcript_stages: dict,
+    floors: dict[int, TrainedModel] | None = None,
 ) -> list[SeedOutcome]:
     """Train floor, ceiling, judges and students for every training seed."""
     transcripts = {key: transcripts_by_item(read_transcripts(stage)) for key, stage in transcript_stages.items()}
     outcomes = []
     for seed in cfg.training.seeds:
-        floor = train_weak_floor(cfg, splits, seed)
+        floor = (floors or {}).get(seed) or train_weak_floor(cfg, splits, seed)
         ceiling = train_ceiling(cfg, splits, seed)
         outcome = SeedOutcome(seed=seed, floor=floor, ceiling=ceiling)
-        outcome.labels["none"] = floor.predictions["strong_train"]
-        for protocol in debated_protocols(cfg):
-            judges = [
-                train_judge(cfg, splits, transcripts[(protocol, k)], transcript_stages[(protocol, k)], protocol, k, seed)
-                for k in cfg.debate.seeds
-            ]
-            outcome.judges[protocol] = judges
-            # Debate ensemble: one judge per debate seed, soft labels averaged.
-            outcome.labels[protocol] = np.mean([j.predictions["strong_train"] for j in judges], axis=0)
-        for protocol in cfg.debate.protocols:
-            sources = (
-                [floor.stage.path.name]
-                if protocol == "none"
-                else [j.stage.path.name for j in outcome.judges[protocol]]
-            )
-            outcome.students[protocol] = train_student(
-                cfg, splits, protocol, outcome.labels[protocol], sources, seed
-            )
+        for source in label_sources(cfg):
+            members = _judge_members(cfg, splits, source, seed, floor, transcripts, transcript_stages)
+            outcome.judges[source] = members
+            outcome.labels[source] = np.mean([m.predictions["strong_train"] for m in members], axis=0)
+            for loss in cfg.training.student_losses:
+                name = source.protocol if source.ensemble == "single" else f"{source.protocol}-{source.ensemble}"
+                outcome.students[(source, loss.label)] = train_student(
+                    cfg,
+                    splits,
+                    name,
+                    outcome.labels[source],
+                    [m.stage.path.name for m in members],
+                    seed,
+                    loss,
+                )
         outcomes.append(outcome)
     return outcomes
+
+
+def floor_and_debates(
+    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], backend: BackendSpec | None = None
+) -> tuple[TrainedModel, dict]:
+    """Train (or reuse) the first weak floor, then run (or reuse) every debate.
+
+    The floor comes first because market-making argues against its no-transcript picks.
+    """
+    floor = train_weak_floor(cfg, splits, cfg.training.seeds[0])
+    stages = run_debates(cfg, splits, backend, weak_picks=weak_picks(floor, splits), picks_from=floor.stage.path.name)
+    return floor, stages
 
 
 def results_dir(cfg: ExperimentConfig) -> Path:
@@ -88,8 +165,8 @@ def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -
     started = time.perf_counter()
     splits = prepare_splits(cfg)
     log.info("splits: %s", {k: len(v) for k, v in splits.items()})
-    transcript_stages = run_debates(cfg, splits, backend)
-    outcomes = run_training(cfg, splits, transcript_stages)
+    floor, transcript_stages = floor_and_debates(cfg, splits, backend)
+    outcomes = run_training(cfg, splits, transcript_stages, floors={cfg.training.seeds[0]: floor})
     out = results_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))

@@ -10,9 +10,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import atomic_write_text
+from labeling.artifacts import atomic_write_parquet, atomic_write_text
 from labeling.config import ExperimentConfig
-from labeling.debate_stage import debated_protocols, read_transcripts
+from labeling.debate_stage import read_transcripts
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,19 @@ def _correct(prob_rows: Sequence[np.ndarray], labels: np.ndarray) -> np.ndarray:
     return np.stack([correctness(p, labels) for p in prob_rows])
 
 
-def build_rows(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcomes: list) -> list:
-    """Accuracy (and PGR for students) rows, CIs over test items and training seeds."""
+def source_label(cfg: ExperimentConfig, protocol: str, ensemble: str) -> str:
+    """How a label source is named in tables: the protocol, plus the ensemble when it is not a single judge."""
+    name = "no oversight" if protocol == "none" else protocol
+    return name if ensemble == "single" else f"{name}, {ensemble.replace('_', ' ')} (k={len(cfg.debate.seeds)})"
+
+
+def build_rows(
+    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcomes: list
+) -> tuple[list, dict[str, np.ndarray]]:
+    """Accuracy (and PGR for students) rows, CIs over test items and training seeds.
+
+    Also returns, per test-set method, its [n_seeds, n_items] correctness (for paired comparisons).
+    """
     from eval import ResultRow, auroc, bootstrap_accuracy, bootstrap_pgr
 
     ev = cfg.eval
@@ -33,8 +44,12 @@ def build_rows(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcomes:
     test_y = splits["test"]["label"].to_numpy()
     train_y = splits["strong_train"]["label"].to_numpy()
 
+    correct_by_method: dict[str, np.ndarray] = {}
+
     def row(method: str, role: str, probs: list[np.ndarray], labels: np.ndarray, note: str = "", pgr=None):
         correct = _correct(probs, labels)
+        if labels is test_y:
+            correct_by_method[method] = correct
         return ResultRow(
             method=method,
             role=role,
@@ -51,23 +66,36 @@ def build_rows(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcomes:
         row("weak floor (weak model, gold labels)", "weak", weak_probs, test_y),
         row("ceiling (strong model, gold labels)", "ceiling", ceiling_probs, test_y),
     ]
-    for protocol in cfg.debate.protocols:
-        probs = [o.students[protocol].predictions["test"] for o in outcomes]
+    first = outcomes[0]
+    show_loss = len(cfg.training.student_losses) > 1
+    for source, loss in first.students:
+        probs = [o.students[(source, loss)].predictions["test"] for o in outcomes]
         pgr = bootstrap_pgr(weak_c, ceil_c, _correct(probs, test_y), **boot)
-        label = "no oversight" if protocol == "none" else protocol
-        rows.append(row(f"student <- {label} labels", "student", probs, test_y, pgr=pgr))
-    k = len(cfg.debate.seeds)
-    for protocol in debated_protocols(cfg):
-        ens = "judge" if k == 1 else f"judge ensemble ({k} debate seeds)"
-        with_t = [np.mean([j.predictions["test"] for j in o.judges[protocol]], axis=0) for o in outcomes]
-        without_t = [np.mean([j.predictions["test_plain"] for j in o.judges[protocol]], axis=0) for o in outcomes]
-        rows.append(row(f"{ens} <- {protocol}, test with transcripts", "judge", with_t, test_y))
-        rows.append(row(f"{ens} <- {protocol}, test without transcripts", "judge", without_t, test_y))
-    for protocol in cfg.debate.protocols:
-        labels = [o.labels[protocol] for o in outcomes]
-        name = "no oversight" if protocol == "none" else protocol
+        method = f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels"
+        rows.append(row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, pgr=pgr))
+    for source in first.judges:
+        if source.protocol == "none":
+            continue
+        name = f"judge <- {source_label(cfg, source.protocol, source.ensemble)}"
+        with_t = [np.mean([j.predictions["test"] for j in o.judges[source]], axis=0) for o in outcomes]
+        without_t = [np.mean([j.predictions["test_plain"] for j in o.judges[source]], axis=0) for o in outcomes]
+        rows.append(row(f"{name}, test with transcripts", "judge", with_t, test_y))
+        rows.append(row(f"{name}, test without transcripts", "judge", without_t, test_y))
+    for source in first.labels:
+        labels = [o.labels[source] for o in outcomes]
+        name = source_label(cfg, source.protocol, source.ensemble)
         rows.append(row(f"weak labels <- {name} (on strong_train)", "judge", labels, train_y, note="label quality"))
-    return rows
+    return rows, correct_by_method
+
+
+def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds: list[int]) -> pd.DataFrame:
+    """Long table (method, seed, id, correct) of every test-set method, for paired comparisons later."""
+    parts = [
+        pd.DataFrame({"method": method, "seed": seeds[i], "id": test_ids, "correct": matrix[i]})
+        for method, matrix in correct.items()
+        for i in range(matrix.shape[0])
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def transcript_stats(transcript_stages: dict) -> dict:
@@ -121,7 +149,7 @@ def write_report(
     """Write results.{md,json,csv}, results.png, manifest.json and examples; print the table."""
     from eval import plot_results, results_markdown, write_results
 
-    rows = build_rows(cfg, splits, outcomes)
+    rows, correct = build_rows(cfg, splits, outcomes)
     meta = {
         "experiment": cfg.name,
         "dataset": cfg.data.dataset,
@@ -135,8 +163,12 @@ def write_report(
             f"seed{o.seed}": {
                 "weak_floor": str(o.floor.stage.path),
                 "ceiling": str(o.ceiling.stage.path),
-                "judges": {p: [str(j.stage.path) for j in js] for p, js in o.judges.items()},
-                "students": {p: str(s.stage.path) for p, s in o.students.items()},
+                "judges": {
+                    f"{src.protocol}/{src.ensemble}": [str(j.stage.path) for j in js] for src, js in o.judges.items()
+                },
+                "students": {
+                    f"{src.protocol}/{src.ensemble}/{loss}": str(st.stage.path) for (src, loss), st in o.students.items()
+                },
             }
             for o in outcomes
         },
@@ -146,6 +178,10 @@ def write_report(
     plot_results(rows, out / "results.png", title=title)
     write_examples(transcript_stages, splits, out / "transcript_examples.md")
     atomic_write_text(out / "manifest.json", json.dumps(meta, indent=2))
+    atomic_write_parquet(
+        correctness_frame(correct, splits["test"]["id"].astype(str).tolist(), [o.seed for o in outcomes]),
+        out / "test_correct.parquet",
+    )
     print(results_markdown(rows, title=title))
     log.info("results written to %s (%s)", out, ", ".join(p.name for p in paths.values()))
     return rows

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
-from labeling.config import ExperimentConfig, ModelConfig, TrainSettings
+from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data_stage import data_semantic
 from labeling.judge_format import judge_text
 from labeling.models import resolve_model
@@ -96,20 +96,22 @@ def train_and_predict(
             train_classifier(
                 spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir, desc=f"train {kind}"
             )
-        for name, view in views.items():
-            path = stage.path / f"pred_{name}.parquet"
-            if path.exists():
-                continue
-            probs = predict_proba(
-                model_dir,
-                view.texts,
-                batch_size=cfg.training.predict_batch_size,
-                max_length=settings.max_length,
-                threads=cfg.training.threads,
-                bf16=cfg.training.bf16,
-                desc=f"predict {kind} {name}",
-            )
-            atomic_write_parquet(pd.DataFrame({"id": view.ids, "prob": probs}), path)
+    # A view added after the stage finished is predicted from the saved checkpoint.
+    for name, view in views.items():
+        path = stage.path / f"pred_{name}.parquet"
+        if path.exists():
+            continue
+        probs = predict_proba(
+            model_dir,
+            view.texts,
+            batch_size=cfg.training.predict_batch_size,
+            max_length=settings.max_length,
+            threads=cfg.training.threads,
+            bf16=cfg.training.bf16,
+            desc=f"predict {kind} {name}",
+        )
+        atomic_write_parquet(pd.DataFrame({"id": view.ids, "prob": probs}), path)
+    if not stage.complete:
         stage.finish({"train_items": len(train.texts), "views": sorted(views)})
     predictions = {}
     for name, view in views.items():
@@ -143,8 +145,24 @@ def train_weak_floor(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], see
         seed,
         plain_view(splits["weak_train"]),
         splits["weak_train"]["label"].astype(float).tolist(),
-        {"strong_train": plain_view(splits["strong_train"]), "test": plain_view(splits["test"])},
+        {
+            "weak_train": plain_view(splits["weak_train"]),
+            "strong_train": plain_view(splits["strong_train"]),
+            "test": plain_view(splits["test"]),
+        },
     )
+
+
+def weak_picks(floor: TrainedModel, splits: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """The weak floor's no-transcript verdict per item (1 = it thinks the answer is correct).
+
+    Market-making argues against this pick. On weak_train it is the floor's in-sample verdict.
+    """
+    picks: dict[str, int] = {}
+    for name in ("weak_train", "strong_train", "test"):
+        for item_id, prob in zip(splits[name]["id"], floor.predictions[name]):
+            picks[str(item_id)] = int(prob >= 0.5)
+    return picks
 
 
 def train_ceiling(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: int) -> TrainedModel:
@@ -197,15 +215,19 @@ def train_student(
     soft_labels: np.ndarray,
     label_sources: list[str],
     seed: int,
+    loss: LossSpec | None = None,
 ) -> TrainedModel:
-    """Strong model on strong_train items (no transcripts) with the judges' soft labels."""
+    """Strong model on strong_train items (no transcripts) with the judges' soft labels and ``loss``."""
     semantic = {**data_semantic(cfg), "labels_from": sorted(label_sources)}
+    settings = cfg.training.strong
+    if loss is not None:
+        settings = settings.model_copy(update={"loss": loss.name, "loss_params": dict(loss.params)})
     return train_and_predict(
         cfg,
         f"student-{protocol}",
         semantic,
         cfg.models.strong,
-        cfg.training.strong,
+        settings,
         seed,
         plain_view(splits["strong_train"]),
         soft_labels.tolist(),

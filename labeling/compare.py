@@ -1,0 +1,173 @@
+"""``w2s compare``: one experiment per dataset of the grid, then Lang-style comparison tables.
+
+Every dataset runs the whole pipeline (shared stages are reused through their config
+hashes); the comparison is computed from the files each run wrote (``results.json`` and
+``test_correct.parquet``), so it can be redone without retraining. Each student is tested
+against the baseline method on the same test items with a paired bootstrap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeling.artifacts import atomic_write_text
+from labeling.config import CompareDataset, ExperimentConfig
+from labeling.debate_stage import BackendSpec
+
+log = logging.getLogger(__name__)
+
+
+def dataset_configs(cfg: ExperimentConfig) -> list[ExperimentConfig]:
+    """One experiment config per dataset of the grid, each with its own results folder."""
+    entries = cfg.compare.datasets or [CompareDataset(dataset=cfg.data.dataset, source=cfg.data.source)]
+    return [
+        cfg.model_copy(
+            update={
+                "name": f"{cfg.name}/{e.dataset}",
+                "data": cfg.data.model_copy(update={"dataset": e.dataset, "source": e.source}),
+            }
+        )
+        for e in entries
+    ]
+
+
+def baseline_method(cfg: ExperimentConfig) -> str:
+    """The method every student is compared with: ``compare.baseline``, or plain fine-tuning on the floor's labels."""
+    if cfg.compare.baseline:
+        return cfg.compare.baseline
+    name = "student <- no oversight labels"
+    losses = cfg.training.student_losses
+    return name if len(losses) == 1 else f"{name}, {losses[0].label} loss"
+
+
+def _correct_matrix(frame: pd.DataFrame, method: str) -> np.ndarray:
+    part = frame[frame["method"] == method].sort_values(["seed", "id"])
+    seeds = part["seed"].unique()
+    return np.stack([part[part["seed"] == s]["correct"].to_numpy(dtype=bool) for s in seeds])
+
+
+def comparison_rows(cfg: ExperimentConfig, dataset: str, results_dir: Path) -> list[dict]:
+    """Rows of one dataset: accuracy, PGR, and the paired difference to the baseline, with CIs."""
+    from eval import paired_difference
+
+    data = json.loads((results_dir / "results.json").read_text())
+    correct = pd.read_parquet(results_dir / "test_correct.parquet")
+    baseline = baseline_method(cfg)
+    if baseline not in set(correct["method"]):
+        raise ValueError(f"compare.baseline {baseline!r} is not a method of {results_dir}/results.json")
+    base = _correct_matrix(correct, baseline)
+    ceiling = next(r for r in data["rows"] if r["role"] == "ceiling")
+    at_chance = ceiling["accuracy"]["lo"] is not None and ceiling["accuracy"]["lo"] <= 0.5
+    rows = []
+    for r in data["rows"]:
+        if r["note"] == "label quality":
+            continue
+        entry = {"dataset": dataset, "method": r["method"], "role": r["role"], "accuracy": r["accuracy"], "pgr": r["pgr"]}
+        if r["role"] == "student" and r["method"] != baseline:
+            diff = paired_difference(
+                _correct_matrix(correct, r["method"]), base, n_boot=cfg.eval.n_boot, alpha=cfg.eval.alpha, seed=cfg.eval.seed
+            )
+            entry["vs_baseline"] = diff.to_dict()
+        entry["note"] = "ceiling at chance: PGR meaningless" if at_chance and r["role"] != "weak" else ""
+        rows.append(entry)
+    return rows
+
+
+def _fmt(est: dict | None, pct: bool = True) -> str:
+    if not est or est.get("value") is None:
+        return "–"
+    scale = 100 if pct else 1
+    lo, hi = est.get("lo"), est.get("hi")
+    ci = f" [{lo * scale:.1f}, {hi * scale:.1f}]" if lo is not None and hi is not None else ""
+    return f"{est['value'] * scale:.1f}{ci}"
+
+
+def comparison_markdown(rows: list[dict], baseline: str) -> str:
+    """One markdown table per dataset (Lang et al. Table 2 style), 95% CIs in brackets."""
+    parts = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        parts += [
+            f"### {dataset}",
+            "",
+            f"| method | accuracy % | PGR % | Δ accuracy vs `{baseline}` (points) | note |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for r in (r for r in rows if r["dataset"] == dataset):
+            parts.append(
+                f"| {r['method']} | {_fmt(r['accuracy'])} | {_fmt(r['pgr'])} | {_fmt(r.get('vs_baseline'))} | {r['note']} |"
+            )
+        parts.append("")
+    return "\n".join(parts)
+
+
+def plot_comparison(rows: list[dict], path: Path) -> Path:
+    """PGR of each student method with CI bars, grouped by dataset (PNG)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    students = [r for r in rows if r["role"] == "student" and r["pgr"] and r["pgr"].get("value") is not None]
+    datasets = list(dict.fromkeys(r["dataset"] for r in students))
+    methods = list(dict.fromkeys(r["method"] for r in students))
+    fig = Figure(figsize=(max(6, 1.6 * len(datasets) * max(1, len(methods)) / 2), 4.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / max(1, len(methods))
+    for j, method in enumerate(methods):
+        xs, ys, errs = [], [[], []], []
+        for i, dataset in enumerate(datasets):
+            match = [r for r in students if r["dataset"] == dataset and r["method"] == method]
+            if not match:
+                continue
+            est = match[0]["pgr"]
+            value = est["value"] * 100
+            lo = (est["lo"] if est["lo"] is not None else est["value"]) * 100
+            hi = (est["hi"] if est["hi"] is not None else est["value"]) * 100
+            xs.append(i + (j - (len(methods) - 1) / 2) * width)
+            errs.append(value)
+            ys[0].append(value - lo)
+            ys[1].append(hi - value)
+        ax.bar(xs, errs, width=width, yerr=ys, capsize=3, label=method.replace("student <- ", ""))
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axhline(100, color="gray", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(datasets)), datasets)
+    ax.set_ylabel("PGR % (95% CI)")
+    ax.set_title("Performance gap recovered per weak-label source")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
+    """Run every dataset of the grid (reusing finished stages) and write the comparison."""
+    from labeling.pipeline import run_pipeline
+
+    rows: list[dict] = []
+    for sub in dataset_configs(cfg):
+        results_dir = run_pipeline(sub, backend=backend)
+        rows += comparison_rows(cfg, sub.data.dataset, results_dir)
+    out = Path(cfg.output_dir) / cfg.name
+    text = comparison_markdown(rows, baseline_method(cfg))
+    atomic_write_text(out / "compare.md", text)
+    atomic_write_text(out / "compare.json", json.dumps({"baseline": baseline_method(cfg), "rows": rows}, indent=2))
+    flat = [
+        {
+            "dataset": r["dataset"],
+            "method": r["method"],
+            "role": r["role"],
+            **{f"{k}_{part}": (r.get(k) or {}).get(part) for k in ("accuracy", "pgr", "vs_baseline") for part in ("value", "lo", "hi")},
+            "note": r["note"],
+        }
+        for r in rows
+    ]
+    pd.DataFrame(flat).to_csv(out / "compare.csv", index=False)
+    plot_comparison(rows, out / "compare_pgr.png")
+    print(text)
+    log.info("comparison written to %s", out)
+    return out

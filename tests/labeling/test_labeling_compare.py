@@ -1,0 +1,109 @@
+"""The protocol grid: every protocol, ensemble and student loss through the pipeline, then the comparison.
+
+Scripted debaters on real Ray actors and tiny random models; checks the shape of the comparison,
+the market-making picks, ensemble averaging, and that shared stages are reused across the grid.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labeling.compare import run_compare
+from labeling.config import load_config
+from labeling.debate_stage import BackendSpec
+
+SCRIPTED = BackendSpec("debate.backends.scripted:ScriptedBackend", {}, {})
+REPO = Path(__file__).resolve().parents[2]
+PROTOCOLS = ["none", "debate", "consultancy", "market_making", "debate_simultaneous"]
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
+    tmp_path = tmp_path_factory.mktemp("grid")
+    cfg = load_config(
+        REPO / "configs" / "quickstart.yaml",
+        [
+            f"output_dir={tmp_path / 'runs'}",
+            "name=grid",
+            f"data.source={shared_data / 'sciq'}",
+            "data.weak_train=10",
+            "data.strong_train=10",
+            "data.test=10",
+            f"models.weak.path={tiny_model_dir}",
+            "models.weak.num_hidden_layers=1",
+            f"models.strong.path={tiny_model_dir}",
+            f"models.debater.path={tiny_model_dir}",
+            f"debate.protocols={json.dumps(PROTOCOLS)}",
+            "debate.seeds=[0, 1]",
+            "debate.shard_size=16",
+            "training.ensembles=[single, debate_ensemble, finetune_ensemble]",
+            "training.student_losses=[{name: xent}, {name: logconf, params: {aux_coef: 0.5}}]",
+            "training.weak.epochs=1",
+            "training.judge.epochs=1",
+            "training.strong.epochs=1",
+            "training.bf16=false",
+            "eval.n_boot=100",
+            f"compare.datasets=[{{dataset: sciq, source: {shared_data / 'sciq'}}}]",
+        ],
+    )
+    out = run_compare(cfg, backend=SCRIPTED)
+    return cfg, out
+
+
+def test_comparison_files_and_rows(grid) -> None:
+    cfg, out = grid
+    for name in ("compare.md", "compare.json", "compare.csv", "compare_pgr.png"):
+        assert (out / name).stat().st_size > 0
+    rows = json.loads((out / "compare.json").read_text())["rows"]
+    students = [r for r in rows if r["role"] == "student"]
+    # none: single + finetune ensemble; 4 debated protocols x 3 ensembles; x 2 losses
+    assert len(students) == (2 + 4 * 3) * 2
+    base = "student <- no oversight labels, xent loss"
+    baseline = [r for r in students if r["method"] == base]
+    assert len(baseline) == 1 and "vs_baseline" not in baseline[0]
+    assert all("vs_baseline" in r for r in students if r["method"] != base)
+    assert any("debate ensemble (k=2)" in r["method"] for r in students)
+    assert any("logconf(aux_coef=0.5) loss" in r["method"] for r in students)
+
+
+def test_market_making_argues_against_the_weak_floor(grid) -> None:
+    cfg, _ = grid
+    artifacts = Path(cfg.output_dir) / "artifacts"
+    floor = next(artifacts.glob("weak-floor-*"))
+    picks = pd.concat(pd.read_parquet(p) for p in floor.glob("pred_*.parquet") if "plain" not in p.name)
+    pick_by_id = {i: int(p >= 0.5) for i, p in zip(picks["id"], picks["prob"])}
+    stage = next(artifacts.glob("transcripts-market_making-s0-*"))
+    frame = pd.concat(pd.read_parquet(p) for p in sorted(stage.glob("shard-*.parquet")))
+    assert len(frame) == 30
+    for record in frame.to_dict(orient="records"):
+        stance = {s["speaker"]: s["stance"] for s in record["stances"]}["consultant"]
+        assert stance == ("incorrect" if pick_by_id[record["item_id"]] == 1 else "correct")
+
+
+def test_debate_ensemble_labels_are_the_mean_of_their_judges(grid) -> None:
+    cfg, out = grid
+    manifest = json.loads((out / "sciq" / "manifest.json").read_text())
+    members = manifest["stages"]["seed0"]["judges"]["debate/debate_ensemble"]
+    assert len(members) == 2
+    probs = [pd.read_parquet(Path(m) / "pred_strong_train.parquet")["prob"].to_numpy() for m in members]
+    student = Path(manifest["stages"]["seed0"]["students"]["debate/debate_ensemble/xent"])
+    stage = json.loads((student / "stage.json").read_text())
+    assert sorted(stage["labels_from"]) == sorted(Path(m).name for m in members)
+    assert not np.allclose(probs[0], probs[1])  # different transcripts -> different judges
+
+
+def test_rerunning_the_grid_trains_nothing(grid, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, _ = grid
+    import training
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished stage was recomputed")
+
+    monkeypatch.setattr(training, "train_classifier", refuse)
+    monkeypatch.setattr(training, "predict_proba", refuse)
+    run_compare(cfg, backend=BackendSpec("no.such.module:Backend", {}, {}))
