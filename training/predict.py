@@ -24,8 +24,11 @@ def predict_proba_loaded(
     max_length: int = 512,
     bf16: bool = True,
     desc: str = "predict",
+    progress: bool = True,
 ) -> np.ndarray:
     """P(label = 1) per text with an already loaded classifier (e.g. a served judge).
+
+    ``progress=False`` hides the progress bar (a server predicts many small batches).
 
     Texts are batched longest-first to minimise padding; the result is in input order, float64.
     Uses the model's current device and the caller's torch thread count; puts it in eval mode.
@@ -46,7 +49,7 @@ def predict_proba_loaded(
     ids = tokenize_texts(tokenizer, texts, max_length)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
     model.eval()
-    with torch.inference_mode(), tqdm(total=len(ids), desc=desc, unit="ex") as bar:
+    with torch.inference_mode(), tqdm(total=len(ids), desc=desc, unit="ex", disable=not progress) as bar:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = pad_batch([ids[i] for i in rows], pad_id, device)

@@ -1,0 +1,262 @@
+"""Loading a trained judge (one stage folder or a run's ensemble) with its provenance.
+
+A judge stage folder (``judge-<protocol>-s<k>-<hash>/`` or ``weak-floor-<hash>/``) holds
+``model/`` and ``stage.json``; a results folder holds ``manifest.json`` listing the judge
+folders per training seed and protocol. The dataset and ``max_length`` come from
+``stage.json`` so served inputs are formatted exactly as the judge's training inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from labeling.datasets import item_text
+from labeling.judge_format import judge_text
+
+log = logging.getLogger(__name__)
+
+_JUDGE_KIND = re.compile(r"^judge-(?P<protocol>.+)-s(?P<seed>\d+)-[0-9a-f]+$")
+_FLOOR_KIND = re.compile(r"^weak-floor-[0-9a-f]+$")
+
+
+class JudgeLoadError(ValueError):
+    """The path is not a judge stage folder or a results folder with judges."""
+
+
+@dataclass(frozen=True)
+class DebateDefaults:
+    """How the judge's training transcripts were made (from the transcript stage), if known."""
+
+    protocol: str
+    seed: int
+    word_limit: int | None
+    sampling: dict[str, Any] | None
+    prompt_version: str | None
+    debater: dict[str, Any] | None
+
+
+@dataclass
+class JudgeMember:
+    """One trained classifier of the judge, with where it came from."""
+
+    name: str
+    stage_path: Path
+    stage: dict[str, Any]
+    protocol: str
+    debate_seed: int | None
+    max_length: int
+    train_log: dict[str, Any] | None
+    model: Any = field(repr=False, default=None)
+    tokenizer: Any = field(repr=False, default=None)
+
+    def provenance(self) -> dict[str, Any]:
+        """What /v1/models shows about this member."""
+        log_summary = None
+        if self.train_log is not None:
+            losses = self.train_log.get("loss_per_step") or []
+            log_summary = {k: v for k, v in self.train_log.items() if k != "loss_per_step"}
+            log_summary["final_loss"] = losses[-1] if losses else None
+        return {
+            "name": self.name,
+            "stage_dir": str(self.stage_path),
+            "protocol": self.protocol,
+            "debate_seed": self.debate_seed,
+            "max_length": self.max_length,
+            "stage": self.stage,
+            "train_log": log_summary,
+        }
+
+
+@dataclass
+class LoadedJudge:
+    """A judge ready to score texts: one member, or an ensemble scored by the mean probability."""
+
+    judge_id: str
+    source: Path
+    dataset: str
+    protocol: str
+    members: list[JudgeMember]
+    debate: DebateDefaults | None
+    bf16: bool
+
+    def format(self, question: str, answer: str, transcript: str = "") -> str:
+        """The judge's input text for one item, built by the shared training formatters."""
+        return judge_text(item_text(self.dataset, question, answer), transcript)
+
+    def predict_members(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """P(correct) of every member for every text: shape ``[n_members, n_texts]``, float64."""
+        from training import predict_proba_loaded
+
+        rows = [
+            predict_proba_loaded(
+                m.model,
+                m.tokenizer,
+                list(texts),
+                batch_size=batch_size,
+                max_length=m.max_length,
+                bf16=self.bf16,
+                desc=f"judge {m.name}",
+                progress=False,
+            )
+            for m in self.members
+        ]
+        return np.stack(rows) if rows else np.empty((0, len(texts)))
+
+    def describe(self) -> dict[str, Any]:
+        """The model card served by /v1/models."""
+        return {
+            "id": self.judge_id,
+            "object": "model",
+            "source": str(self.source),
+            "dataset": self.dataset,
+            "protocol": self.protocol,
+            "ensemble_size": len(self.members),
+            "bf16": self.bf16,
+            "debate_defaults": None if self.debate is None else self.debate.__dict__,
+            "members": [m.provenance() for m in self.members],
+        }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise JudgeLoadError(f"{path} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise JudgeLoadError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _kind_of(stage_path: Path) -> tuple[str, int | None]:
+    """(protocol, debate seed) from a judge folder name; ('none', None) for the weak floor."""
+    match = _JUDGE_KIND.match(stage_path.name)
+    if match:
+        return match["protocol"], int(match["seed"])
+    if _FLOOR_KIND.match(stage_path.name):
+        return "none", None
+    raise JudgeLoadError(
+        f"{stage_path} is not a judge stage folder (expected judge-<protocol>-s<k>-<hash> or weak-floor-<hash>)"
+    )
+
+
+def _debate_defaults(stage_path: Path, stage: dict[str, Any], protocol: str, seed: int | None) -> DebateDefaults | None:
+    """Settings of the transcripts this judge was trained on (a sibling stage folder)."""
+    if protocol == "none" or seed is None:
+        return None
+    name = stage.get("transcripts")
+    info: dict[str, Any] = {}
+    if name:
+        candidate = stage_path.parent / str(name) / "stage.json"
+        if candidate.is_file():
+            info = _read_json(candidate)
+        else:
+            log.warning("transcript stage %s not found beside %s; using default debate settings", name, stage_path)
+    return DebateDefaults(
+        protocol=protocol,
+        seed=int(info.get("seed", seed)),
+        word_limit=info.get("word_limit"),
+        sampling=info.get("sampling"),
+        prompt_version=info.get("prompt_version"),
+        debater=info.get("debater"),
+    )
+
+
+def read_member(stage_path: str | Path) -> JudgeMember:
+    """A judge stage folder's metadata (no weights loaded)."""
+    stage_path = Path(stage_path).resolve()
+    protocol, seed = _kind_of(stage_path)
+    stage = _read_json(stage_path / "stage.json")
+    if not (stage_path / "model" / "config.json").is_file():
+        raise JudgeLoadError(f"{stage_path} has no trained checkpoint in model/")
+    try:
+        max_length = int(stage["train"]["max_length"])
+        stage["data"]["dataset"]
+    except (KeyError, TypeError, ValueError):
+        raise JudgeLoadError(f"{stage_path}/stage.json lacks data.dataset or train.max_length") from None
+    log_path = stage_path / "model" / "train_log.json"
+    train_log = _read_json(log_path) if log_path.is_file() else None
+    return JudgeMember(stage_path.name, stage_path, stage, protocol, seed, max_length, train_log)
+
+
+def _resolve_manifest_path(results: Path, recorded: str) -> Path:
+    """A stage path from a manifest; falls back to ``<output_dir>/artifacts/<name>`` if the run moved."""
+    path = Path(recorded)
+    if path.is_dir():
+        return path
+    moved = results.parent / "artifacts" / path.name
+    if moved.is_dir():
+        return moved
+    raise JudgeLoadError(f"judge stage {recorded} listed in {results}/manifest.json does not exist")
+
+
+def members_from_results(results: Path, protocol: str | None, training_seed: int) -> tuple[str, list[Path]]:
+    """The chosen protocol and its judge folders (one per debate seed) from ``manifest.json``."""
+    manifest = _read_json(results / "manifest.json")
+    stages = manifest.get("stages", {}).get(f"seed{training_seed}")
+    if stages is None:
+        raise JudgeLoadError(f"{results}/manifest.json has no stages for training seed {training_seed}")
+    judges: dict[str, list[str]] = dict(stages.get("judges", {}))
+    if stages.get("weak_floor"):
+        judges.setdefault("none", [stages["weak_floor"]])
+    if protocol is None:
+        debated = sorted(p for p in judges if p != "none")
+        if len(debated) != 1:
+            raise JudgeLoadError(f"choose a protocol with --protocol; this run has judges for {sorted(judges)}")
+        protocol = debated[0]
+    if protocol not in judges or not judges[protocol]:
+        raise JudgeLoadError(f"no judges for protocol {protocol!r}; this run has {sorted(judges)}")
+    return protocol, [_resolve_manifest_path(results, p) for p in judges[protocol]]
+
+
+def load_judge(
+    path: str | Path,
+    *,
+    protocol: str | None = None,
+    training_seed: int = 0,
+    bf16: bool | None = None,
+    device: str = "cpu",
+) -> LoadedJudge:
+    """Load a judge stage folder, or every judge of ``protocol`` in a results folder (an ensemble).
+
+    ``bf16=None`` uses the precision the judge was trained with (``stage.json``'s ``bf16``).
+    """
+    from training import ModelSpec, load_classifier
+
+    path = Path(path).resolve()
+    if (path / "manifest.json").is_file():
+        protocol, stage_paths = members_from_results(path, protocol, training_seed)
+        judge_id = f"{path.name}/{protocol}/seed{training_seed}"
+    elif (path / "stage.json").is_file():
+        stage_paths = [path]
+        judge_id = path.name
+    else:
+        raise JudgeLoadError(f"{path} is neither a judge stage folder (stage.json) nor a results folder (manifest.json)")
+    members = [read_member(p) for p in stage_paths]
+    datasets = {m.stage["data"]["dataset"] for m in members}
+    protocols = {m.protocol for m in members}
+    if len(datasets) != 1 or len(protocols) != 1:
+        raise JudgeLoadError(f"ensemble members disagree: datasets {sorted(datasets)}, protocols {sorted(protocols)}")
+    if protocol is not None and protocol not in protocols:
+        raise JudgeLoadError(f"{path} is a {protocols.pop()!r} judge, not {protocol!r}")
+    for member in members:
+        model, tokenizer = load_classifier(ModelSpec(str(member.stage_path / "model")))
+        member.model, member.tokenizer = model.to(device).eval(), tokenizer
+    first = members[0]
+    use_bf16 = bool(first.stage.get("bf16", False)) if bf16 is None else bf16
+    judge = LoadedJudge(
+        judge_id=judge_id,
+        source=path,
+        dataset=str(datasets.pop()),
+        protocol=first.protocol,
+        members=members,
+        debate=_debate_defaults(first.stage_path, first.stage, first.protocol, first.debate_seed),
+        bf16=use_bf16,
+    )
+    log.info("loaded judge %s (%d member(s), dataset %s)", judge.judge_id, len(members), judge.dataset)
+    return judge
