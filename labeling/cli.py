@@ -131,8 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("names", nargs="*", help=f"packaged model names (default: all of {sorted(PACKAGED_MODELS)})")
     models.add_argument("--force", action="store_true", help="convert again even if prepared")
     models.set_defaults(func=cmd_models)
+    from labeling.label_job import add_commands as add_label_commands
     from labeling.server.serve import add_commands as add_server_commands
 
+    add_label_commands(sub)
     add_server_commands(sub)
     return parser
 

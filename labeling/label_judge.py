@@ -1,0 +1,151 @@
+"""Judge soft labels for a ``w2s label`` folder: one file per debate seed, and their ensemble.
+
+The judge is a trained stage folder (``model/`` + ``stage.json``). Each item is shown to it
+exactly as in its training: ``judge_text(item_text(<judge's dataset>, question, answer),
+transcript.render())``. An item whose transcript failed gets a null probability and the
+failure reason; it is never scored on a partial transcript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from labeling.artifacts import atomic_write_text
+from labeling.ray_debate import write_parquet_atomic
+
+log = logging.getLogger("w2s.label")
+
+_JUDGE_NAME = re.compile(r"^judge-(?P<protocol>.+)-s\d+-[0-9a-f]+$")
+
+
+def read_seed_transcripts(out: Path, seed: int, ids: list[str]) -> pd.DataFrame:
+    """All transcripts of one seed in item order; an error unless each item appears exactly once."""
+    shards = sorted((out / "transcripts" / f"seed{seed}").glob("shard-*.parquet"))
+    if not shards:
+        raise RuntimeError(f"{out}/transcripts/seed{seed} has no shards")
+    frame = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    got = frame["item_id"].astype(str).tolist()
+    if sorted(got) != sorted(ids) or len(set(got)) != len(got):
+        raise RuntimeError(f"seed {seed}: {len(got)} transcripts ({len(set(got))} distinct) for {len(ids)} items")
+    return frame.set_index(frame["item_id"].astype(str)).loc[ids].reset_index(drop=True)
+
+
+def read_judge(judge_dir: Path) -> dict[str, Any]:
+    """The judge's checkpoint, dataset, max_length and precision from its stage folder."""
+    stage_path = judge_dir / "stage.json"
+    model_dir = judge_dir / "model"
+    if not stage_path.is_file() or not (model_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{judge_dir} is not a judge stage folder (needs stage.json and model/config.json)")
+    text = stage_path.read_text()
+    stage = json.loads(text)
+    try:
+        dataset, max_length = str(stage["data"]["dataset"]), int(stage["train"]["max_length"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{stage_path} lacks data.dataset or train.max_length") from None
+    match = _JUDGE_NAME.match(judge_dir.name)
+    return {
+        "path": str(judge_dir.resolve()), "model_dir": str(model_dir), "dataset": dataset,
+        "max_length": max_length, "bf16": bool(stage.get("bf16", False)),
+        "protocol": match["protocol"] if match else None,
+        "stage_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+
+
+def _label_schema(ensemble: bool = False, seeds: list[int] | None = None) -> Any:
+    import pyarrow as pa
+
+    fields = [("id", pa.string()), ("prob", pa.float64())]
+    if ensemble:
+        fields.append(("n_seeds", pa.int64()))
+    fields.append(("failed", pa.string()))
+    meta = {b"seeds": ",".join(map(str, seeds)).encode()} if seeds is not None else None
+    return pa.schema(fields, metadata=meta)
+
+
+def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataFrame,
+               batch_size: int, threads: int) -> list[dict[str, Any]]:
+    """Rows {id, prob, failed} for one seed's transcripts (aligned with ``items``)."""
+    from debate import Transcript
+    from labeling.datasets import item_text
+    from labeling.judge_format import judge_text
+    from training import predict_proba
+
+    rows: list[dict[str, Any]] = []
+    texts: list[str] = []
+    scored: list[int] = []
+    for index, (record, item) in enumerate(zip(transcripts.to_dict("records"), items.itertuples(index=False))):
+        transcript = Transcript.from_record(record)
+        rows.append({"id": str(item.id), "prob": None, "failed": transcript.failed})
+        if transcript.failed is None:
+            scored.append(index)
+            texts.append(judge_text(item_text(judge["dataset"], str(item.question), str(item.answer)), transcript.render()))
+    if texts:
+        probs = predict_proba(judge["model_dir"], texts, batch_size=batch_size, max_length=judge["max_length"],
+                              threads=threads, bf16=judge["bf16"], desc="judge labels", device="cpu")
+        for index, prob in zip(scored, probs):
+            rows[index]["prob"] = float(prob)
+    return rows
+
+
+def ensemble_rows(per_seed: dict[int, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Mean probability over the seeds whose transcript succeeded; null when none did."""
+    seeds = sorted(per_seed)
+    first = per_seed[seeds[0]]
+    rows = []
+    for index, item_id in enumerate(first["id"].astype(str)):
+        probs, reasons = [], []
+        for seed in seeds:
+            row = per_seed[seed].iloc[index]
+            if row["failed"] is not None and row["failed"] == row["failed"]:
+                reasons.append(f"seed{seed}: {row['failed']}")
+            else:
+                probs.append(float(row["prob"]))
+        rows.append({"id": item_id, "prob": sum(probs) / len(probs) if probs else None,
+                     "n_seeds": len(probs), "failed": "; ".join(reasons) or None})
+    return rows
+
+
+def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list[int], *, dataset_hint: str,
+                    batch_size: int = 16, threads: int = 1, protocol: str | None = None) -> dict[str, Any]:
+    """Write labels/seed<k>.parquet (skipping finished ones) and labels/ensemble.parquet; returns counts."""
+    import pyarrow.parquet as pq
+
+    judge = read_judge(judge_dir)
+    if judge["protocol"] is not None and protocol is not None and judge["protocol"] != protocol:
+        log.warning("judge %s was trained on %r transcripts, labeling %r ones", judge_dir.name, judge["protocol"], protocol)
+    if dataset_hint not in ("items", judge["dataset"]):
+        log.warning("items come from %r, the judge was trained on %r (its item format is used)", dataset_hint, judge["dataset"])
+    labels_dir = out / "labels"
+    identity = {k: judge[k] for k in ("path", "stage_sha256")}
+    marker = labels_dir / "judge.json"
+    if marker.is_file() and json.loads(marker.read_text()) != identity:
+        raise ValueError(f"{labels_dir} holds labels of another judge ({marker}); remove labels/ or use a new --out")
+    atomic_write_text(marker, json.dumps(identity, indent=2))
+    ids = items["id"].astype(str).tolist()
+    per_seed: dict[int, pd.DataFrame] = {}
+    counts: dict[str, Any] = {"judge": judge["path"], "dataset": judge["dataset"]}
+    for seed in seeds:
+        path = labels_dir / f"seed{seed}.parquet"
+        if not path.is_file():
+            rows = judge_seed(judge, read_seed_transcripts(out, seed, ids), items, batch_size, threads)
+            write_parquet_atomic(rows, path, _label_schema())
+            log.info("labels seed %d: %s", seed, path)
+        frame = pd.read_parquet(path)
+        if frame["id"].astype(str).tolist() != ids:
+            raise RuntimeError(f"{path} does not cover the items in order; remove it to relabel")
+        per_seed[seed] = frame
+        counts[f"seed{seed}"] = {"labeled": int(frame["prob"].notna().sum()), "null": int(frame["prob"].isna().sum())}
+    ensemble_path = labels_dir / "ensemble.parquet"
+    meta = pq.read_schema(ensemble_path).metadata if ensemble_path.is_file() else None
+    if meta is None or meta.get(b"seeds") != ",".join(map(str, seeds)).encode():
+        write_parquet_atomic(ensemble_rows(per_seed), ensemble_path, _label_schema(True, seeds))
+    ensemble = pd.read_parquet(ensemble_path)
+    counts["ensemble"] = {"labeled": int(ensemble["prob"].notna().sum()), "null": int(ensemble["prob"].isna().sum())}
+    return counts
