@@ -68,11 +68,17 @@ def build_rows(
     ]
     first = outcomes[0]
     show_loss = len(cfg.training.student_losses) > 1
+    gap_note = ""
+    if ceil_c.mean() <= weak_c.mean():
+        gap_note = "ceiling not above weak floor: PGR meaningless"
+        log.warning("the ceiling (%.3f) is not above the weak floor (%.3f): PGR is meaningless", ceil_c.mean(), weak_c.mean())
     for source, loss in first.students:
         probs = [o.students[(source, loss)].predictions["test"] for o in outcomes]
         pgr = bootstrap_pgr(weak_c, ceil_c, _correct(probs, test_y), **boot)
         method = f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels"
-        rows.append(row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, pgr=pgr))
+        rows.append(
+            row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, note=gap_note, pgr=pgr)
+        )
     for source in first.judges:
         if source.protocol == "none":
             continue

@@ -102,3 +102,15 @@ def build_tiny_checkpoint(directory: Path, num_layers: int = TINY_LAYERS) -> Pat
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3-layer random Llama causal LM + word-level tokenizer (no pad token), built once per session."""
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture
+def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any training or prediction fail: for checking that finished stages are reused."""
+    import training
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished stage was trained or predicted again")
+
+    monkeypatch.setattr(training, "train_classifier", refuse)
+    monkeypatch.setattr(training, "predict_proba", refuse)

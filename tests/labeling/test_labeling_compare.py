@@ -97,13 +97,6 @@ def test_debate_ensemble_labels_are_the_mean_of_their_judges(grid) -> None:
     assert not np.allclose(probs[0], probs[1])  # different transcripts -> different judges
 
 
-def test_rerunning_the_grid_trains_nothing(grid, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rerunning_the_grid_trains_nothing(grid, forbid_training) -> None:
     cfg, _ = grid
-    import training
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a finished stage was recomputed")
-
-    monkeypatch.setattr(training, "train_classifier", refuse)
-    monkeypatch.setattr(training, "predict_proba", refuse)
     run_compare(cfg, backend=BackendSpec("no.such.module:Backend", {}, {}))
