@@ -74,10 +74,11 @@ def test_comparison_files_and_rows(grid) -> None:
 def test_market_making_argues_against_the_weak_floor(grid) -> None:
     cfg, _ = grid
     artifacts = Path(cfg.output_dir) / "artifacts"
-    floor = next(artifacts.glob("weak-floor-*"))
-    picks = pd.concat(pd.read_parquet(p) for p in floor.glob("pred_*.parquet") if "plain" not in p.name)
-    pick_by_id = {i: int(p >= 0.5) for i, p in zip(picks["id"], picks["prob"])}
     stage = next(artifacts.glob("transcripts-market_making-s0-*"))
+    floor = artifacts / json.loads((stage / "stage.json").read_text())["weak_picks_from"]
+    assert json.loads((floor / "stage.json").read_text())["seed"] == cfg.training.seeds[0]
+    picks = pd.concat(pd.read_parquet(p) for p in floor.glob("pred_*.parquet"))
+    pick_by_id = {i: int(p >= 0.5) for i, p in zip(picks["id"], picks["prob"])}
     frame = pd.concat(pd.read_parquet(p) for p in sorted(stage.glob("shard-*.parquet")))
     assert len(frame) == 30
     for record in frame.to_dict(orient="records"):
