@@ -6,12 +6,12 @@ probabilities, labels and per-item correctness.
 
 from .metrics import accuracy, auroc, correctness
 from .plots import plot_results
-from .stats import Estimate, bootstrap_accuracy, bootstrap_pgr, paired_difference, pgr
+from .stats import Estimate, bootstrap_accuracy, bootstrap_mean, bootstrap_pgr, paired_difference, pgr
 from .tables import ResultRow, read_results, results_markdown, write_results
 
 __all__ = [
     "correctness", "accuracy", "auroc",
-    "Estimate", "pgr", "bootstrap_accuracy", "bootstrap_pgr", "paired_difference",
+    "Estimate", "pgr", "bootstrap_accuracy", "bootstrap_mean", "bootstrap_pgr", "paired_difference",
     "ResultRow", "results_markdown", "write_results", "read_results",
     "plot_results",
 ]

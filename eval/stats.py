@@ -211,6 +211,36 @@ def bootstrap_pgr(
     return Estimate(value, lo, hi, n_items, n_seeds, int(n_boot), alpha, n_dropped)
 
 
+def bootstrap_mean(
+    values: ArrayLike,
+    *,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> Estimate:
+    """Mean of real-valued per-item values with a percentile bootstrap CI.
+
+    ``values`` is ``[n_items]`` or ``[n_seeds, n_items]`` (e.g. a per-item probability
+    difference); with seeds, each resample draws seeds, then items (two levels), like
+    ``bootstrap_accuracy``.
+    """
+    _check_args(n_boot, alpha)
+    arr = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"values must be a non-empty [n_items] or [n_seeds, n_items] array, got {np.shape(values)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("values must be finite")
+    n_seeds, n_items = arr.shape
+    rng = np.random.default_rng(seed)
+    samples = np.empty(n_boot)
+    for b in range(n_boot):
+        rows = rng.integers(0, n_seeds, n_seeds)
+        cols = rng.integers(0, n_items, n_items)
+        samples[b] = arr[np.ix_(rows, cols)].mean()
+    lo, hi = _percentile_ci(samples, alpha)
+    return Estimate(float(arr.mean()), lo, hi, n_items, n_seeds, n_boot, alpha)
+
+
 def paired_difference(
     a_correct: ArrayLike,
     b_correct: ArrayLike,

@@ -84,6 +84,9 @@ class DebateConfig(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0])
     sampling: SamplingSettings = SamplingSettings()
     word_limit: int = Field(60, gt=0, description="the length each debater is asked to keep under, in words")
+    swap_positions: bool = Field(
+        False, description="also run every two-debater protocol with A/B stances swapped and report position bias"
+    )
     engine: EngineConfig = EngineConfig()
     shard_size: int = Field(64, gt=0, description="items per shard = per round-synchronous batch")
 

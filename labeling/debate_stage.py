@@ -74,8 +74,21 @@ def needs_weak_picks(protocol: str) -> bool:
     return get_protocol(protocol).stance_rule == "against_weak_pick"
 
 
-def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None) -> StageDir:
-    """The stage folder of one (protocol, seed); ``picks_from`` names the weak floor behind market-making."""
+def swappable(protocol: str) -> bool:
+    """True for protocols with two debaters on randomly dealt stances (A/B can be swapped)."""
+    from debate import get_protocol
+
+    spec = get_protocol(protocol)
+    return len(spec.speakers) == 2 and spec.stance_rule == "random"
+
+
+def transcript_stage(
+    cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None, *, swapped: bool = False
+) -> StageDir:
+    """The stage folder of one (protocol, seed); ``picks_from`` names the weak floor behind market-making.
+
+    ``swapped`` is the same debates with the A/B stances exchanged (position-bias control).
+    """
     from debate import PROMPT_VERSION
 
     semantic = {
@@ -92,7 +105,10 @@ def transcript_stage(cfg: ExperimentConfig, protocol: str, seed: int, picks_from
     }
     if needs_weak_picks(protocol):
         semantic["weak_picks_from"] = picks_from
-    return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}", semantic)
+    if swapped:
+        semantic["swapped"] = True
+    suffix = "-swapped" if swapped else ""
+    return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}{suffix}", semantic)
 
 
 def debate_items(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -110,6 +126,7 @@ def shard_tasks(
     seed: int,
     cfg: ExperimentConfig,
     weak_picks: dict[str, int] | None = None,
+    swapped: bool = False,
 ) -> list[dict]:
     """One task per ``shard_size`` slice of the stage's items (with the slice's weak picks if needed)."""
     size = cfg.debate.shard_size
@@ -125,6 +142,7 @@ def shard_tasks(
             "out_path": str(stage.path / f"shard-{start // size:05d}.parquet"),
             "sampling": sampling,
             "word_limit": cfg.debate.word_limit,
+            "swap_positions": swapped,
         }
         for start in range(0, n_items, size)
     ]
@@ -174,23 +192,28 @@ def run_debates(
     items = debate_items(splits)
     stages: dict[tuple[str, int], StageDir] = {}
     tasks: list[dict] = []
+    planned: list[tuple[tuple[str, int], StageDir]] = []
     for protocol in debated_protocols(cfg):
+        picks = None
+        if needs_weak_picks(protocol):
+            if weak_picks is None or picks_from is None:
+                raise ValueError(f"protocol {protocol!r} needs the weak floor's picks (train the floor first)")
+            picks = weak_picks
         for seed in cfg.debate.seeds:
-            picks = None
-            if needs_weak_picks(protocol):
-                if weak_picks is None or picks_from is None:
-                    raise ValueError(f"protocol {protocol!r} needs the weak floor's picks (train the floor first)")
-                picks = weak_picks
-            stage = transcript_stage(cfg, protocol, seed, picks_from if picks is not None else None)
-            stages[(protocol, seed)] = stage
-            if stage.complete:
-                log.info("transcripts %s seed %d: reusing %s", protocol, seed, stage.path)
-                continue
-            stage.begin()
-            items_path = stage.path / "items.parquet"
-            if not items_path.exists():
-                atomic_write_parquet(items, items_path)
-            tasks.extend(shard_tasks(stage, items, protocol, seed, cfg, picks))
+            variants = [False, True] if cfg.debate.swap_positions and swappable(protocol) else [False]
+            for swapped in variants:
+                stage = transcript_stage(cfg, protocol, seed, picks_from if picks else None, swapped=swapped)
+                if not swapped:
+                    stages[(protocol, seed)] = stage
+                planned.append(((protocol, seed), stage))
+                if stage.complete:
+                    log.info("transcripts %s: reusing %s", stage.path.name, stage.path)
+                    continue
+                stage.begin()
+                items_path = stage.path / "items.parquet"
+                if not items_path.exists():
+                    atomic_write_parquet(items, items_path)
+                tasks.extend(shard_tasks(stage, items, protocol, seed, cfg, picks, swapped))
     pending = [t for t in tasks if not Path(t["out_path"]).exists()]
     if pending:
         spec = {
@@ -200,7 +223,7 @@ def run_debates(
             "work_dir": str(Path(cfg.output_dir)),
         }
         run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
-    for key, stage in stages.items():
+    for key, stage in planned:
         if stage.complete:
             continue
         missing = [t["out_path"] for t in tasks if t["out_path"].startswith(str(stage.path)) and not Path(t["out_path"]).exists()]

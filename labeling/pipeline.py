@@ -19,13 +19,15 @@ import pandas as pd
 from labeling.artifacts import atomic_write_text
 from labeling.config import ExperimentConfig
 from labeling.data_stage import prepare_splits
-from labeling.debate_stage import BackendSpec, read_transcripts, run_debates
+from labeling.debate_stage import BackendSpec, read_transcripts, run_debates, swappable, transcript_stage
 from labeling.train_stages import (
     TrainedModel,
+    predict_view,
     train_ceiling,
     train_judge,
     train_student,
     train_weak_floor,
+    transcript_view,
     weak_picks,
 )
 
@@ -53,6 +55,8 @@ class SeedOutcome:
     judges: dict[LabelSource, list[TrainedModel]] = field(default_factory=dict)  # members per label source
     labels: dict[LabelSource, np.ndarray] = field(default_factory=dict)  # soft labels on strong_train
     students: dict[tuple[LabelSource, str], TrainedModel] = field(default_factory=dict)  # (source, loss label)
+    swapped_test: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> judge P(correct), A/B swapped
+    position_bias: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> per test item, see below
 
 
 def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
@@ -109,6 +113,31 @@ def _judge_members(
     return [judge(first, seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
 
 
+def position_bias(
+    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcome: SeedOutcome, transcript_stages: dict
+) -> None:
+    """Judge the test items' A/B-swapped debates; per item, P(correct) when A argues "correct" minus when B does.
+
+    A positive mean means the judge favours the first speaker. Uses the judge of the first debate
+    seed (the first member of the protocol's label sources) and stores results on ``outcome``.
+    """
+    first = cfg.debate.seeds[0]
+    for protocol in (p for p in cfg.debate.protocols if p != "none" and swappable(p)):
+        judge = next(members[0] for src, members in outcome.judges.items() if src.protocol == protocol)
+        swapped = transcripts_by_item(read_transcripts(transcript_stage(cfg, protocol, first, swapped=True)))
+        view = transcript_view(splits["test"], swapped)
+        p_swap = predict_view(cfg, judge.stage, "test_swapped", view, cfg.training.judge.max_length)
+        p_orig = judge.predictions["test"]
+        original = read_transcripts(transcript_stages[(protocol, first)])
+        a_stance = {
+            str(r["item_id"]): {s["speaker"]: s["stance"] for s in r["stances"]}["A"]
+            for r in original.to_dict(orient="records")
+        }
+        a_correct = np.array([a_stance[i] == "correct" for i in view.ids])
+        outcome.swapped_test[protocol] = p_swap
+        outcome.position_bias[protocol] = np.where(a_correct, p_orig - p_swap, p_swap - p_orig)
+
+
 def run_training(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
@@ -137,6 +166,8 @@ def run_training(
                     seed,
                     loss,
                 )
+        if cfg.debate.swap_positions:
+            position_bias(cfg, splits, outcome, transcript_stages)
         outcomes.append(outcome)
     return outcomes
 

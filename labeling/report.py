@@ -87,6 +87,9 @@ def build_rows(
         without_t = [np.mean([j.predictions["test_plain"] for j in o.judges[source]], axis=0) for o in outcomes]
         rows.append(row(f"{name}, test with transcripts", "judge", with_t, test_y))
         rows.append(row(f"{name}, test without transcripts", "judge", without_t, test_y))
+    for protocol in first.swapped_test:
+        swapped = [o.swapped_test[protocol] for o in outcomes]
+        rows.append(row(f"judge <- {protocol}, test with A/B-swapped transcripts", "judge", swapped, test_y))
     for source in first.labels:
         labels = [o.labels[source] for o in outcomes]
         name = source_label(cfg, source.protocol, source.ensemble)
@@ -102,6 +105,21 @@ def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds
         for i in range(matrix.shape[0])
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+def position_bias_estimates(cfg: ExperimentConfig, outcomes: list) -> dict:
+    """Mean per-item position bias of each swapped protocol's judge, with a bootstrap CI."""
+    from eval import bootstrap_mean
+
+    return {
+        protocol: bootstrap_mean(
+            np.stack([o.position_bias[protocol] for o in outcomes]),
+            n_boot=cfg.eval.n_boot,
+            alpha=cfg.eval.alpha,
+            seed=cfg.eval.seed,
+        )
+        for protocol in outcomes[0].position_bias
+    }
 
 
 def transcript_stats(transcript_stages: dict) -> dict:
@@ -156,7 +174,9 @@ def write_report(
     from eval import plot_results, results_markdown, write_results
 
     rows, correct = build_rows(cfg, splits, outcomes)
+    bias = position_bias_estimates(cfg, outcomes)
     meta = {
+        "position_bias": {p: e.to_dict() for p, e in bias.items()},
         "experiment": cfg.name,
         "dataset": cfg.data.dataset,
         "split_sizes": {k: len(v) for k, v in splits.items()},
@@ -189,5 +209,10 @@ def write_report(
         out / "test_correct.parquet",
     )
     print(results_markdown(rows, title=title))
+    for protocol, est in bias.items():
+        print(
+            f"position bias, judge <- {protocol}: P(correct | A argues correct) - P(correct | B argues correct) = "
+            f"{est.value:+.3f} [{est.lo:+.3f}, {est.hi:+.3f}] over {est.n_items} test items"
+        )
     log.info("results written to %s (%s)", out, ", ".join(p.name for p in paths.values()))
     return rows

@@ -77,7 +77,7 @@ def train_and_predict(
     views: dict[str, View],
 ) -> TrainedModel:
     """Train one classifier (or reuse it) and predict P(label 1) on each view."""
-    from training import ModelSpec, predict_proba, train_classifier
+    from training import ModelSpec, train_classifier
 
     full_semantic = {
         **semantic,
@@ -97,27 +97,30 @@ def train_and_predict(
                 spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir, desc=f"train {kind}"
             )
     # A view added after the stage finished is predicted from the saved checkpoint.
-    for name, view in views.items():
-        path = stage.path / f"pred_{name}.parquet"
-        if path.exists():
-            continue
-        probs = predict_proba(
-            model_dir,
-            view.texts,
-            batch_size=cfg.training.predict_batch_size,
-            max_length=settings.max_length,
-            threads=cfg.training.threads,
-            bf16=cfg.training.bf16,
-            desc=f"predict {kind} {name}",
-        )
-        atomic_write_parquet(pd.DataFrame({"id": view.ids, "prob": probs}), path)
+    predictions = {name: predict_view(cfg, stage, name, view, settings.max_length) for name, view in views.items()}
     if not stage.complete:
         stage.finish({"train_items": len(train.texts), "views": sorted(views)})
-    predictions = {}
-    for name, view in views.items():
-        frame = pd.read_parquet(stage.path / f"pred_{name}.parquet").set_index("id")
-        predictions[name] = frame.loc[view.ids, "prob"].to_numpy(dtype=np.float64)
     return TrainedModel(stage, predictions)
+
+
+def predict_view(cfg: ExperimentConfig, stage: StageDir, name: str, view: View, max_length: int) -> np.ndarray:
+    """P(label 1) of a stage's checkpoint on ``view``, cached as ``pred_<name>.parquet`` in the stage."""
+    from training import predict_proba
+
+    path = stage.path / f"pred_{name}.parquet"
+    if not path.exists():
+        probs = predict_proba(
+            stage.path / "model",
+            view.texts,
+            batch_size=cfg.training.predict_batch_size,
+            max_length=max_length,
+            threads=cfg.training.threads,
+            bf16=cfg.training.bf16,
+            desc=f"predict {stage.kind} {name}",
+        )
+        atomic_write_parquet(pd.DataFrame({"id": view.ids, "prob": probs}), path)
+    frame = pd.read_parquet(path).set_index("id")
+    return frame.loc[view.ids, "prob"].to_numpy(dtype=np.float64)
 
 
 def plain_view(split: pd.DataFrame) -> View:

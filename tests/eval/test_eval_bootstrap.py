@@ -94,3 +94,27 @@ def test_estimate_fmt_and_dict_round_trip():
     d = est.to_dict()
     assert d["value"] == 0.729 and d["n_seeds"] == 3 and d["alpha"] == 0.05
     assert Estimate.from_dict(d) == est
+
+
+def test_bootstrap_mean_of_real_values() -> None:
+    from eval import bootstrap_mean
+
+    values = np.array([0.1, -0.2, 0.3, 0.0])
+    est = bootstrap_mean(values, n_boot=500, seed=1)
+    assert est.value == pytest.approx(0.05)
+    assert est.lo <= 0.05 <= est.hi and est.lo >= -0.2 and est.hi <= 0.3
+    constant = bootstrap_mean(np.full((2, 5), 0.25), n_boot=50)
+    assert (constant.lo, constant.value, constant.hi) == (0.25, 0.25, 0.25) and constant.n_seeds == 2
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_mean([0.1, float("nan")])
+
+
+def test_bootstrap_mean_covers_the_true_mean_at_about_the_nominal_rate() -> None:
+    from eval import bootstrap_mean
+
+    rng = np.random.default_rng(7)
+    covered = sum(
+        (lambda e: e.lo <= 0.1 <= e.hi)(bootstrap_mean(rng.normal(0.1, 0.3, 200), n_boot=300, seed=i))
+        for i in range(150)
+    )
+    assert 0.88 <= covered / 150 <= 0.99

@@ -41,6 +41,7 @@ def grid(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
             f"debate.protocols={json.dumps(PROTOCOLS)}",
             "debate.seeds=[0, 1]",
             "debate.shard_size=16",
+            "debate.swap_positions=true",
             "training.ensembles=[single, debate_ensemble, finetune_ensemble]",
             "training.student_losses=[{name: xent}, {name: logconf, params: {aux_coef: 0.5}}]",
             "training.weak.epochs=1",
@@ -101,3 +102,25 @@ def test_debate_ensemble_labels_are_the_mean_of_their_judges(grid) -> None:
 def test_rerunning_the_grid_trains_nothing(grid, forbid_training) -> None:
     cfg, _ = grid
     run_compare(cfg, backend=BackendSpec("no.such.module:Backend", {}, {}))
+
+
+def test_swapped_debates_mirror_stances_and_report_position_bias(grid) -> None:
+    cfg, out = grid
+    artifacts = Path(cfg.output_dir) / "artifacts"
+    assert not list(artifacts.glob("transcripts-consultancy-s0-swapped-*"))  # one speaker: nothing to swap
+    for protocol in ("debate", "debate_simultaneous"):
+        original = next(p for p in artifacts.glob(f"transcripts-{protocol}-s0-*") if "swapped" not in p.name)
+        swapped = next(artifacts.glob(f"transcripts-{protocol}-s0-swapped-*"))
+
+        def stances(stage: Path) -> dict[str, dict[str, str]]:
+            frame = pd.concat(pd.read_parquet(p) for p in sorted(stage.glob("shard-*.parquet")))
+            return {r["item_id"]: {s["speaker"]: s["stance"] for s in r["stances"]} for r in frame.to_dict("records")}
+
+        a, b = stances(original), stances(swapped)
+        assert a.keys() == b.keys() and len(a) == 30
+        assert all(a[i]["A"] == b[i]["B"] and a[i]["B"] == b[i]["A"] for i in a)
+    results = json.loads((out / "sciq" / "results.json").read_text())
+    bias = results["meta"]["position_bias"]
+    assert set(bias) == {"debate", "debate_simultaneous"}
+    assert all(-1 <= b["lo"] <= b["value"] <= b["hi"] <= 1 for b in bias.values())
+    assert any("A/B-swapped" in r["method"] for r in results["rows"])
