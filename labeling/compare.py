@@ -137,7 +137,10 @@ def plot_comparison(rows: list[dict], path: Path) -> Path:
     ax.set_xticks(range(len(datasets)), datasets)
     ax.set_ylabel("PGR % (95% CI)")
     ax.set_title("Performance gap recovered per weak-label source")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if methods:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:
+        ax.text(0.5, 0.5, "no finite PGR (ceiling not above the weak floor?)", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
