@@ -92,10 +92,7 @@ class VLLMChatBackend:
             )
             for request in batch
         ]
-        conversations = [[dict(message) for message in request.messages] for request in batch]
-        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False)
-        if len(outputs) != len(batch):
-            raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(batch)} requests")
+        outputs = self._chat_batch(batch, params)
         return [
             ChatResult(
                 text=output.outputs[0].text,
@@ -104,6 +101,14 @@ class VLLMChatBackend:
             )
             for output in outputs
         ]
+
+    def _chat_batch(self, batch: list[ChatRequest], params: list[Any]) -> list[Any]:
+        """One `LLM.chat` call for the batch with per-request params; checks one output per request."""
+        conversations = [[dict(message) for message in request.messages] for request in batch]
+        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False)
+        if len(outputs) != len(batch):
+            raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(batch)} requests")
+        return outputs
 
     def choice_logprobs(
         self, requests: Sequence[ChatRequest], choices: Sequence[str]
@@ -135,10 +140,7 @@ class VLLMChatBackend:
             )
             for request in batch
         ]
-        conversations = [[dict(message) for message in request.messages] for request in batch]
-        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False)
-        if len(outputs) != len(batch):
-            raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(batch)} requests")
+        outputs = self._chat_batch(batch, params)
         scores = []
         for output in outputs:
             position = output.outputs[0].logprobs[0]
