@@ -12,8 +12,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from debate import VLLMChatBackend
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -44,6 +48,20 @@ def smollm2_dir() -> Path:
     from labeling.models import prepare_packaged_model
 
     return prepare_packaged_model("smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="session")
+def smollm2_backend(smollm2_dir: Path) -> Iterator["VLLMChatBackend"]:
+    """One in-process vLLM engine on the packaged SmolLM2, shared by the real debate-package tests."""
+    from debate import VLLMChatBackend
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+        backend = VLLMChatBackend(
+            str(smollm2_dir), dtype="bfloat16", max_model_len=2048, enforce_eager=True, model_id="smollm2-135m-instruct"
+        )
+        yield backend
+        backend.close()
 
 
 @pytest.fixture(scope="session")

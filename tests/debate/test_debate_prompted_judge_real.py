@@ -7,9 +7,6 @@ a probability strictly between 0 and 1, from one batched call.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -29,21 +26,10 @@ TRANSCRIPTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def judge_backend(smollm2_dir: Path) -> Iterator[VLLMChatBackend]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("VLLM_CPU_KVCACHE_SPACE", os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"))
-        patch.setenv("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
-        backend = VLLMChatBackend(str(smollm2_dir), dtype="bfloat16", max_model_len=2048,
-                                  enforce_eager=True, model_id="smollm2-135m-instruct")
-        yield backend
-        backend.close()
-
-
 @pytest.mark.real
-def test_real_prompted_judge_gives_soft_verdicts(judge_backend: VLLMChatBackend) -> None:
-    judge = PromptedJudge(judge_backend)
-    scores = judge_backend.choice_logprobs(judge.requests(TEXTS, TRANSCRIPTS), judge.choices)
+def test_real_prompted_judge_gives_soft_verdicts(smollm2_backend: VLLMChatBackend) -> None:
+    judge = PromptedJudge(smollm2_backend)
+    scores = smollm2_backend.choice_logprobs(judge.requests(TEXTS, TRANSCRIPTS), judge.choices)
     for score in scores:
         assert set(score) == {"Yes", "No"}
         # The grammar masks everything else, so the two choices hold all the mass.

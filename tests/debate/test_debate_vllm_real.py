@@ -1,14 +1,10 @@
 """A real debate with in-process vLLM and the SmolLM2-135M-Instruct checkpoint (slow).
 
-Uses the `smollm2_dir` fixture from tests/conftest.py. vLLM starts its engine-core /
+Uses the session `smollm2_backend` fixture from tests/conftest.py. vLLM starts its engine-core /
 worker processes with spawn; under `python -m pytest` that is safe without extra guards.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -21,17 +17,6 @@ ITEMS = [
     DebateItem("real-3", "Which organ pumps blood around the body?", "the liver"),
 ]
 SAMPLING = SamplingConfig(temperature=0.7, top_p=0.95, max_tokens=48)
-
-
-@pytest.fixture(scope="module")
-def smollm2_backend(smollm2_dir: Path) -> Iterator[VLLMChatBackend]:
-    with pytest.MonkeyPatch.context() as patch:
-        if "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
-            patch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
-        backend = VLLMChatBackend(str(smollm2_dir), dtype="bfloat16", max_model_len=2048,
-                                  enforce_eager=True, model_id="smollm2-135m-instruct")
-        yield backend
-        backend.close()
 
 
 @pytest.mark.real
