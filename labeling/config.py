@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -89,6 +89,26 @@ class DebateConfig(_Strict):
     )
     engine: EngineConfig = EngineConfig()
     shard_size: int = Field(64, gt=0, description="items per shard = per round-synchronous batch")
+    ensemble_protocols: list[str] | None = Field(
+        default=None,
+        description="protocols debated with every seed and given ensembles; the others get one judge on "
+        "the first seed (null = every protocol)",
+    )
+
+    @model_validator(mode="after")
+    def _ensemble_protocols_known(self) -> "DebateConfig":
+        extra = [p for p in self.ensemble_protocols or [] if p not in self.protocols]
+        if extra:
+            raise ValueError(f"ensemble_protocols {extra} are not in protocols {self.protocols}")
+        return self
+
+    def has_ensembles(self, protocol: str) -> bool:
+        """True when ``protocol`` gets every debate seed (and ensembles), not only the first."""
+        return self.ensemble_protocols is None or protocol in self.ensemble_protocols
+
+    def seeds_for(self, protocol: str) -> list[int]:
+        """The debate seeds ``protocol`` is run with."""
+        return list(self.seeds) if self.has_ensembles(protocol) else self.seeds[:1]
 
     @field_validator("protocols")
     @classmethod
@@ -142,10 +162,22 @@ class TrainSettings(_Strict):
 
 
 class LossSpec(_Strict):
-    """A student loss and its parameters."""
+    """A student loss, its parameters, and optionally which label sources it is trained on."""
 
     name: Literal["xent", "logconf", "product"] = "xent"
     params: dict[str, float] = Field(default_factory=dict)
+    sources: list[str] | None = Field(
+        default=None,
+        description="label sources to train this loss on, as 'protocol' (its single judge) or "
+        "'protocol/ensemble' (e.g. debate/debate_ensemble); null = every source",
+    )
+
+    def applies_to(self, protocol: str, ensemble: str) -> bool:
+        """True when a student with this loss is trained on the labels of (protocol, ensemble)."""
+        if self.sources is None:
+            return True
+        names = {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
+        return bool(names & set(self.sources))
 
     @property
     def label(self) -> str:
@@ -174,6 +206,9 @@ class TrainingConfig(_Strict):
     student_losses: list[LossSpec] = Field(default_factory=lambda: [LossSpec()])
     seeds: list[int] = Field(default_factory=lambda: [0])
     threads: int = Field(1, gt=0)
+    workers: int = Field(
+        1, gt=0, description="models trained side by side in worker processes (each with `threads` threads)"
+    )
     bf16: bool = True
     predict_batch_size: int = Field(16, gt=0)
 

@@ -30,6 +30,7 @@ from labeling.ray_debate import execute_spec
 log = logging.getLogger(__name__)
 
 VLLM_FACTORY = "debate.backends.vllm_local:VLLMChatBackend"
+SWAPPED_SPLIT = "test"  # the split whose debates are also run with A/B swapped
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def transcript_stage(
 ) -> StageDir:
     """The stage folder of one (protocol, seed); ``picks_from`` names the weak floor behind market-making.
 
-    ``swapped`` is the same debates with the A/B stances exchanged (position-bias control).
+    ``swapped`` is the same debates with the A/B stances exchanged (position-bias control);
+    only the test items are swapped, since only the judge's test verdicts use them.
     """
     from debate import PROMPT_VERSION
 
@@ -107,6 +109,7 @@ def transcript_stage(
         semantic["weak_picks_from"] = picks_from
     if swapped:
         semantic["swapped"] = True
+        semantic["items"] = SWAPPED_SPLIT
     suffix = "-swapped" if swapped else ""
     return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}{suffix}", semantic)
 
@@ -190,30 +193,33 @@ def run_debates(
     name) are required when a protocol argues against the weak pick (market-making).
     """
     items = debate_items(splits)
+    swapped_items = debate_items({SWAPPED_SPLIT: splits[SWAPPED_SPLIT]})
     stages: dict[tuple[str, int], StageDir] = {}
     tasks: list[dict] = []
-    planned: list[tuple[tuple[str, int], StageDir]] = []
+    planned: list[tuple[tuple[str, int], StageDir, pd.DataFrame]] = []
     for protocol in debated_protocols(cfg):
         picks = None
         if needs_weak_picks(protocol):
             if weak_picks is None or picks_from is None:
                 raise ValueError(f"protocol {protocol!r} needs the weak floor's picks (train the floor first)")
             picks = weak_picks
-        for seed in cfg.debate.seeds:
-            variants = [False, True] if cfg.debate.swap_positions and swappable(protocol) else [False]
-            for swapped in variants:
+        for seed in cfg.debate.seeds_for(protocol):
+            # Position bias is measured on the first seed's judge, on the test items only.
+            swap = cfg.debate.swap_positions and swappable(protocol) and seed == cfg.debate.seeds[0]
+            for swapped in [False, True] if swap else [False]:
                 stage = transcript_stage(cfg, protocol, seed, picks_from if picks else None, swapped=swapped)
+                stage_items = swapped_items if swapped else items
                 if not swapped:
                     stages[(protocol, seed)] = stage
-                planned.append(((protocol, seed), stage))
+                planned.append(((protocol, seed), stage, stage_items))
                 if stage.complete:
                     log.info("transcripts %s: reusing %s", stage.path.name, stage.path)
                     continue
                 stage.begin()
                 items_path = stage.path / "items.parquet"
                 if not items_path.exists():
-                    atomic_write_parquet(items, items_path)
-                tasks.extend(shard_tasks(stage, items, protocol, seed, cfg, picks, swapped))
+                    atomic_write_parquet(stage_items, items_path)
+                tasks.extend(shard_tasks(stage, stage_items, protocol, seed, cfg, picks, swapped))
     pending = [t for t in tasks if not Path(t["out_path"]).exists()]
     if pending:
         spec = {
@@ -223,14 +229,14 @@ def run_debates(
             "work_dir": str(Path(cfg.output_dir)),
         }
         run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
-    for key, stage in planned:
+    for key, stage, stage_items in planned:
         if stage.complete:
             continue
         missing = [t["out_path"] for t in tasks if t["out_path"].startswith(str(stage.path)) and not Path(t["out_path"]).exists()]
         if missing:
             raise RuntimeError(f"debate stage {stage.path} is missing shards after the run: {missing[:3]}")
         frame = read_transcripts(stage)
-        if len(frame) != len(items) or frame["item_id"].duplicated().any():
-            raise RuntimeError(f"{stage.path}: {len(frame)} transcripts for {len(items)} items")
+        if len(frame) != len(stage_items) or frame["item_id"].duplicated().any():
+            raise RuntimeError(f"{stage.path}: {len(frame)} transcripts for {len(stage_items)} items")
         stage.finish({"items": len(frame), "protocol": key[0], "seed": key[1]})
     return stages

@@ -20,6 +20,7 @@ from labeling.artifacts import atomic_write_text
 from labeling.config import ExperimentConfig
 from labeling.data_stage import prepare_splits
 from labeling.debate_stage import BackendSpec, read_transcripts, run_debates, swappable, transcript_stage
+from labeling.train_pool import TrainJob, run_jobs
 from labeling.train_stages import (
     TrainedModel,
     predict_view,
@@ -73,7 +74,7 @@ def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
     for protocol in cfg.debate.protocols:
         wanted = ["single"] if protocol == "none" else []
         for ensemble in cfg.training.ensembles:
-            if k == 1 or ensemble == "single":
+            if k == 1 or ensemble == "single" or not cfg.debate.has_ensembles(protocol):
                 ensemble = "single"
             elif protocol == "none" and ensemble == "debate_ensemble":
                 continue  # no transcripts, nothing to ensemble over
@@ -83,28 +84,30 @@ def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
     return sources
 
 
-def _judge_members(
+def _member_jobs(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
     source: LabelSource,
     seed: int,
-    floor: TrainedModel,
     transcripts: dict,
     transcript_stages: dict,
-) -> list[TrainedModel]:
-    """Train (or reuse) the judges whose averaged labels make ``source``."""
+) -> list[TrainJob]:
+    """The judges whose averaged labels make ``source``, as training jobs (keys shared across sources)."""
     first = cfg.debate.seeds[0]
     k = len(cfg.debate.seeds)
+
+    def floor(train_seed: int) -> TrainJob:
+        return TrainJob(("floor", train_seed), train_weak_floor, (cfg, splits, train_seed))
+
     if source.protocol == "none":
         if source.ensemble == "single":
-            return [floor]
-        return [floor] + [train_weak_floor(cfg, splits, seed + m * FINETUNE_SEED_STRIDE) for m in range(1, k)]
+            return [floor(seed)]
+        return [floor(seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
 
-    def judge(debate_seed: int, train_seed: int) -> TrainedModel:
+    def judge(debate_seed: int, train_seed: int) -> TrainJob:
         key = (source.protocol, debate_seed)
-        return train_judge(
-            cfg, splits, transcripts[key], transcript_stages[key], source.protocol, debate_seed, train_seed
-        )
+        args = (cfg, splits, transcripts[key], transcript_stages[key], source.protocol, debate_seed, train_seed)
+        return TrainJob(("judge", source.protocol, debate_seed, train_seed), train_judge, args)
 
     if source.ensemble == "single":
         return [judge(first, seed)]
@@ -144,31 +147,50 @@ def run_training(
     transcript_stages: dict,
     floors: dict[int, TrainedModel] | None = None,
 ) -> list[SeedOutcome]:
-    """Train floor, ceiling, judges and students for every training seed."""
+    """Train floor, ceiling, judges and students for every training seed.
+
+    Two phases, each a set of independent models run by ``training.workers`` processes:
+    every model trained on gold labels (floors, ceilings, judges), then every student.
+    """
     transcripts = {key: transcripts_by_item(read_transcripts(stage)) for key, stage in transcript_stages.items()}
-    outcomes = []
+    sources = label_sources(cfg)
+    workers = cfg.training.workers
+    known: dict = {("floor", seed): model for seed, model in (floors or {}).items()}
+    gold_jobs: list[TrainJob] = []
+    members: dict[tuple[int, LabelSource], list[TrainJob]] = {}
     for seed in cfg.training.seeds:
-        floor = (floors or {}).get(seed) or train_weak_floor(cfg, splits, seed)
-        ceiling = train_ceiling(cfg, splits, seed)
-        outcome = SeedOutcome(seed=seed, floor=floor, ceiling=ceiling)
-        for source in label_sources(cfg):
-            members = _judge_members(cfg, splits, source, seed, floor, transcripts, transcript_stages)
-            outcome.judges[source] = members
-            outcome.labels[source] = np.mean([m.predictions["strong_train"] for m in members], axis=0)
+        gold_jobs += [
+            TrainJob(("floor", seed), train_weak_floor, (cfg, splits, seed)),
+            TrainJob(("ceiling", seed), train_ceiling, (cfg, splits, seed)),
+        ]
+        for source in sources:
+            members[(seed, source)] = _member_jobs(cfg, splits, source, seed, transcripts, transcript_stages)
+            gold_jobs += members[(seed, source)]
+    known |= run_jobs([j for j in gold_jobs if j.key not in known], workers)
+
+    outcomes = [SeedOutcome(seed=s, floor=known[("floor", s)], ceiling=known[("ceiling", s)]) for s in cfg.training.seeds]
+    student_jobs: list[TrainJob] = []
+    for outcome in outcomes:
+        for source in sources:
+            judges = [known[job.key] for job in members[(outcome.seed, source)]]
+            outcome.judges[source] = judges
+            outcome.labels[source] = np.mean([m.predictions["strong_train"] for m in judges], axis=0)
+            name = source.protocol if source.ensemble == "single" else f"{source.protocol}-{source.ensemble}"
+            stages = [m.stage.path.name for m in judges]
             for loss in cfg.training.student_losses:
-                name = source.protocol if source.ensemble == "single" else f"{source.protocol}-{source.ensemble}"
-                outcome.students[(source, loss.label)] = train_student(
-                    cfg,
-                    splits,
-                    name,
-                    outcome.labels[source],
-                    [m.stage.path.name for m in members],
-                    seed,
-                    loss,
-                )
+                if not loss.applies_to(source.protocol, source.ensemble):
+                    continue
+                args = (cfg, splits, name, outcome.labels[source], stages, outcome.seed, loss)
+                student_jobs.append(TrainJob(("student", outcome.seed, source, loss.label), train_student, args))
+    students = run_jobs(student_jobs, workers)
+    for outcome in outcomes:
+        for source in sources:
+            for loss in cfg.training.student_losses:
+                key = ("student", outcome.seed, source, loss.label)
+                if key in students:
+                    outcome.students[(source, loss.label)] = students[key]
         if cfg.debate.swap_positions:
             position_bias(cfg, splits, outcome, transcript_stages)
-        outcomes.append(outcome)
     return outcomes
 
 

@@ -43,11 +43,13 @@ def grid(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
             "debate.shard_size=16",
             "debate.swap_positions=true",
             "training.ensembles=[single, debate_ensemble, finetune_ensemble]",
-            "training.student_losses=[{name: xent}, {name: logconf, params: {aux_coef: 0.5}}]",
+            "training.student_losses=[{name: xent}, {name: logconf, params: {aux_coef: 0.5},"
+            " sources: [none, debate/debate_ensemble]}]",
             "training.weak.epochs=1",
             "training.judge.epochs=1",
             "training.strong.epochs=1",
             "training.bf16=false",
+            "training.workers=2",
             "eval.n_boot=100",
             f"compare.datasets=[{{dataset: sciq, source: {shared_data / 'sciq'}}}]",
         ],
@@ -62,8 +64,14 @@ def test_comparison_files_and_rows(grid) -> None:
         assert (out / name).stat().st_size > 0
     rows = json.loads((out / "compare.json").read_text())["rows"]
     students = [r for r in rows if r["role"] == "student"]
-    # none: single + finetune ensemble; 4 debated protocols x 3 ensembles; x 2 losses
-    assert len(students) == (2 + 4 * 3) * 2
+    # xent: none (single + finetune ensemble) and 4 debated protocols x 3 ensembles;
+    # logconf only where its `sources` say: none's single judge and the debate ensemble
+    assert len(students) == 2 + 4 * 3 + 2
+    logconf = {r["method"] for r in students if "logconf" in r["method"]}
+    assert logconf == {
+        "student <- no oversight labels, logconf(aux_coef=0.5) loss",
+        "student <- debate, debate ensemble (k=2) labels, logconf(aux_coef=0.5) loss",
+    }
     base = "student <- no oversight labels, xent loss"
     baseline = [r for r in students if r["method"] == base]
     assert len(baseline) == 1 and "vs_baseline" not in baseline[0]
@@ -101,7 +109,9 @@ def test_debate_ensemble_labels_are_the_mean_of_their_judges(grid) -> None:
 
 def test_rerunning_the_grid_trains_nothing(grid, forbid_training) -> None:
     cfg, _ = grid
-    run_compare(cfg, backend=BackendSpec("no.such.module:Backend", {}, {}))
+    # One worker, so that the patched training functions are the ones a rerun would call.
+    inline = cfg.model_copy(update={"training": cfg.training.model_copy(update={"workers": 1})})
+    run_compare(inline, backend=BackendSpec("no.such.module:Backend", {}, {}))
 
 
 def test_swapped_debates_mirror_stances_and_report_position_bias(grid) -> None:
@@ -117,8 +127,10 @@ def test_swapped_debates_mirror_stances_and_report_position_bias(grid) -> None:
             return {r["item_id"]: {s["speaker"]: s["stance"] for s in r["stances"]} for r in frame.to_dict("records")}
 
         a, b = stances(original), stances(swapped)
-        assert a.keys() == b.keys() and len(a) == 30
-        assert all(a[i]["A"] == b[i]["B"] and a[i]["B"] == b[i]["A"] for i in a)
+        test_ids = set(pd.read_parquet(next(artifacts.glob("data-*")) / "test.parquet")["id"])
+        assert len(a) == 30 and set(b) == test_ids  # only the test items are swapped
+        assert all(a[i]["A"] == b[i]["B"] and a[i]["B"] == b[i]["A"] for i in b)
+        assert not list(artifacts.glob(f"transcripts-{protocol}-s1-swapped-*"))  # only the first seed's judge uses them
     results = json.loads((out / "sciq" / "results.json").read_text())
     bias = results["meta"]["position_bias"]
     assert set(bias) == {"debate", "debate_simultaneous"}

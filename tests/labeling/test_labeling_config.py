@@ -86,3 +86,39 @@ def test_relative_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.Monk
 def test_config_hash_is_stable_and_sensitive() -> None:
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_ensemble_protocols_limit_seeds_and_label_sources(tmp_path: Path) -> None:
+    from labeling.pipeline import LabelSource, label_sources
+
+    text = MINIMAL + (
+        "debate: {protocols: [none, debate, consultancy], seeds: [0, 1, 2], ensemble_protocols: [debate]}\n"
+        "training: {ensembles: [single, debate_ensemble, finetune_ensemble]}\n"
+    )
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.debate.seeds_for("debate") == [0, 1, 2]
+    assert cfg.debate.seeds_for("consultancy") == [0]
+    assert label_sources(cfg) == [
+        LabelSource("none", "single"),
+        LabelSource("debate", "single"),
+        LabelSource("debate", "debate_ensemble"),
+        LabelSource("debate", "finetune_ensemble"),
+        LabelSource("consultancy", "single"),
+    ]
+
+
+def test_ensemble_protocols_must_be_configured_protocols(tmp_path: Path) -> None:
+    text = MINIMAL + "debate: {protocols: [none, debate], ensemble_protocols: [consultancy]}\n"
+    with pytest.raises(ConfigError, match=r"ensemble_protocols \['consultancy'\] are not in protocols"):
+        load_config(write(tmp_path, text))
+
+
+def test_loss_sources_pick_label_sources() -> None:
+    from labeling.config import LossSpec
+
+    everywhere = LossSpec(name="xent")
+    some = LossSpec(name="logconf", sources=["none", "debate/debate_ensemble"])
+    assert everywhere.applies_to("consultancy", "single")
+    assert some.applies_to("none", "single") and some.applies_to("debate", "debate_ensemble")
+    assert not some.applies_to("debate", "single") and not some.applies_to("none", "finetune_ensemble")
+    assert some.label == "logconf"  # the sources do not rename the method in tables
