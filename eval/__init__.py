@@ -5,7 +5,7 @@ probabilities, labels and per-item correctness.
 """
 
 from .metrics import accuracy, auroc, correctness
-from .plots import plot_results
+from .plots import plot_grouped_bars, plot_results
 from .stats import Estimate, bootstrap_accuracy, bootstrap_mean, bootstrap_pgr, paired_difference, pgr
 from .tables import ResultRow, read_results, results_markdown, write_results
 
@@ -13,5 +13,5 @@ __all__ = [
     "correctness", "accuracy", "auroc",
     "Estimate", "pgr", "bootstrap_accuracy", "bootstrap_mean", "bootstrap_pgr", "paired_difference",
     "ResultRow", "results_markdown", "write_results", "read_results",
-    "plot_results",
+    "plot_results", "plot_grouped_bars",
 ]

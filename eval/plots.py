@@ -11,7 +11,7 @@ from typing import Sequence
 
 from .tables import ResultRow
 
-__all__ = ["plot_results"]
+__all__ = ["plot_results", "plot_grouped_bars"]
 
 _ROLE_COLORS = {
     "weak": "#9e9e9e",
@@ -104,7 +104,11 @@ def plot_results(rows: Sequence[ResultRow], path: Path, *, title: str = "") -> P
                 f"error bars and PGR brackets: {level} bootstrap CI")
     ax.set_title(f"{title}\n{subtitle}" if title else subtitle, fontsize=9)
     fig.tight_layout()
+    return _save_png(fig, path)
 
+
+def _save_png(fig, path: Path) -> Path:
+    """Render ``fig`` and write it to ``path`` atomically (temporary file, then rename)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -117,3 +121,66 @@ def plot_results(rows: Sequence[ResultRow], path: Path, *, title: str = "") -> P
             os.unlink(tmp)
         raise
     return path
+
+
+Interval = tuple[float, float | None, float | None]  # value, lo, hi (fractions)
+
+
+def plot_grouped_bars(
+    groups: Sequence[str],
+    series: dict[str, Sequence[Interval | None]],
+    path: Path,
+    *,
+    ylabel: str,
+    title: str,
+    reference_lines: Sequence[float] = (),
+    empty_note: str = "nothing to plot",
+    zoom: bool = False,
+) -> Path:
+    """Save a PNG of one bar per (group, series) with CI error bars, values in percent.
+
+    ``series`` maps a legend label to one ``(value, lo, hi)`` per group (``None``: no bar;
+    a missing bound draws no error on that side). ``reference_lines`` are percent values drawn
+    as horizontal lines (e.g. 0 and 100 for PGR). With no bars at all, the plot says
+    ``empty_note`` instead of drawing an empty legend. ``zoom`` starts the y-axis a little below
+    the lowest error bar instead of at 0 (for accuracies a few points apart).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n_series = max(1, len(series))
+    fig = Figure(figsize=(max(6.0, 0.8 * len(groups) * n_series + 3.0), 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / n_series
+    drawn, lowest = 0, math.inf
+    for j, (label, intervals) in enumerate(series.items()):
+        xs, values, errs = [], [], [[], []]
+        for i, interval in enumerate(intervals):
+            if interval is None or interval[0] is None or not math.isfinite(interval[0]):
+                continue
+            value, lo, hi = (100 * _finite_or(x, interval[0]) for x in interval)
+            xs.append(i + (j - (n_series - 1) / 2) * width)
+            values.append(value)
+            errs[0].append(max(value - lo, 0.0))
+            errs[1].append(max(hi - value, 0.0))
+        if xs:
+            ax.bar(xs, values, width=width, yerr=errs, capsize=3, label=label, zorder=2)
+            drawn += len(xs)
+            lowest = min(lowest, *(v - e for v, e in zip(values, errs[0])))
+    for level in reference_lines:
+        ax.axhline(level, color="gray", linewidth=0.8, linestyle="--" if level else "-", zorder=1)
+    if zoom and drawn:
+        ax.set_ylim(bottom=max(0.0, math.floor((lowest - 5.0) / 5.0) * 5.0))
+    ax.set_xticks(range(len(groups)), list(groups), rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    if drawn:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    else:
+        ax.text(0.5, 0.5, empty_note, ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return _save_png(fig, path)

@@ -85,7 +85,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from labeling.compare import run_compare
 
     out = run_compare(_load(args))
-    print(f"\ncomparison: {out}/compare.md  plot: {out}/compare_pgr.png")
+    print(f"\ncomparison: {out}/compare.md  plots: {out}/compare_pgr.png, {out}/compare_judges.png")
     return 0
 
 

@@ -105,46 +105,63 @@ def comparison_markdown(rows: list[dict], baseline: str) -> str:
     return "\n".join(parts)
 
 
+def _interval(est: dict | None):
+    """(value, lo, hi) of an estimate dict, or None when it has no value."""
+    if not est or est.get("value") is None:
+        return None
+    return est["value"], est.get("lo"), est.get("hi")
+
+
 def plot_comparison(rows: list[dict], path: Path) -> Path:
     """PGR of each student method with CI bars, grouped by dataset (PNG)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from eval import plot_grouped_bars
 
-    students = [r for r in rows if r["role"] == "student" and r["pgr"] and r["pgr"].get("value") is not None]
-    datasets = list(dict.fromkeys(r["dataset"] for r in students))
+    students = [r for r in rows if r["role"] == "student" and _interval(r["pgr"]) is not None]
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in students))
-    fig = Figure(figsize=(max(6, 1.6 * len(datasets) * max(1, len(methods)) / 2), 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / max(1, len(methods))
-    for j, method in enumerate(methods):
-        xs, ys, errs = [], [[], []], []
-        for i, dataset in enumerate(datasets):
-            match = [r for r in students if r["dataset"] == dataset and r["method"] == method]
-            if not match:
-                continue
-            est = match[0]["pgr"]
-            value = est["value"] * 100
-            lo = (est["lo"] if est["lo"] is not None else est["value"]) * 100
-            hi = (est["hi"] if est["hi"] is not None else est["value"]) * 100
-            xs.append(i + (j - (len(methods) - 1) / 2) * width)
-            errs.append(value)
-            ys[0].append(value - lo)
-            ys[1].append(hi - value)
-        ax.bar(xs, errs, width=width, yerr=ys, capsize=3, label=method.replace("student <- ", ""))
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.axhline(100, color="gray", linewidth=0.8, linestyle="--")
-    ax.set_xticks(range(len(datasets)), datasets)
-    ax.set_ylabel("PGR % (95% CI)")
-    ax.set_title("Performance gap recovered per weak-label source")
-    if methods:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    else:
-        ax.text(0.5, 0.5, "no finite PGR (ceiling not above the weak floor?)", ha="center", transform=ax.transAxes)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    series = {
+        method.replace("student <- ", ""): [
+            next((_interval(r["pgr"]) for r in students if r["dataset"] == d and r["method"] == method), None)
+            for d in datasets
+        ]
+        for method in methods
+    }
+    return plot_grouped_bars(
+        datasets,
+        series,
+        path,
+        ylabel="PGR % (95% CI)",
+        title="Performance gap recovered per weak-label source",
+        reference_lines=(0, 100),
+        empty_note="no finite PGR (ceiling not above the weak floor?)",
+    )
+
+
+JUDGE_VIEWS = {", test with transcripts": "with transcripts", ", test without transcripts": "without transcripts"}
+
+
+def plot_judge_transcripts(rows: list[dict], path: Path) -> Path:
+    """Test accuracy of each judge with vs without its transcripts, with CI bars (PNG)."""
+    from eval import plot_grouped_bars
+
+    cells: dict[str, dict[str, tuple]] = {}
+    for r in rows:
+        for suffix, view in JUDGE_VIEWS.items():
+            if r["role"] == "judge" and r["method"].endswith(suffix):
+                judge = f"{r['dataset']}: {r['method'][: -len(suffix)].replace('judge <- ', '')}"
+                cells.setdefault(judge, {})[view] = _interval(r["accuracy"])
+    judges = list(cells)
+    series = {view: [cells[j].get(view) for j in judges] for view in JUDGE_VIEWS.values()}
+    return plot_grouped_bars(
+        judges,
+        series,
+        path,
+        ylabel="judge test accuracy % (95% CI)",
+        title="Weak judges: test accuracy with vs without the protocol's transcripts",
+        reference_lines=(50,),
+        empty_note="no judges (only the no-oversight protocol?)",
+        zoom=True,
+    )
 
 
 def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
@@ -171,6 +188,7 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     ]
     pd.DataFrame(flat).to_csv(out / "compare.csv", index=False)
     plot_comparison(rows, out / "compare_pgr.png")
+    plot_judge_transcripts(rows, out / "compare_judges.png")
     print(text)
     log.info("comparison written to %s", out)
     return out

@@ -36,3 +36,14 @@ def test_plot_without_reference_rows_and_empty_input(tmp_path):
     assert out.read_bytes()[:8] == PNG_SIGNATURE
     with pytest.raises(ValueError):
         plot_results([], tmp_path / "none.png")
+
+
+def test_plot_grouped_bars_draws_bars_or_says_why_not(tmp_path):
+    from eval.plots import plot_grouped_bars
+
+    series = {"with": [(0.56, 0.51, 0.61), None], "without": [(0.55, None, None), (0.54, 0.49, 0.59)]}
+    out = plot_grouped_bars(["debate", "consultancy"], series, tmp_path / "g.png", ylabel="acc", title="t", zoom=True)
+    empty = plot_grouped_bars([], {}, tmp_path / "e.png", ylabel="acc", title="t", empty_note="nothing here")
+    for path in (out, empty):
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+    assert out.stat().st_size > empty.stat().st_size  # bars, ticks and a legend vs one line of text

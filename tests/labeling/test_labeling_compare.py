@@ -60,7 +60,7 @@ def grid(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
 
 def test_comparison_files_and_rows(grid) -> None:
     cfg, out = grid
-    for name in ("compare.md", "compare.json", "compare.csv", "compare_pgr.png"):
+    for name in ("compare.md", "compare.json", "compare.csv", "compare_pgr.png", "compare_judges.png"):
         assert (out / name).stat().st_size > 0
     rows = json.loads((out / "compare.json").read_text())["rows"]
     students = [r for r in rows if r["role"] == "student"]
