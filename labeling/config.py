@@ -237,6 +237,22 @@ class CompareConfig(_Strict):
     )
 
 
+class PromptedJudgeConfig(_Strict):
+    """The prompted weak judge: a chat model asked for a constrained verdict, never fine-tuned."""
+
+    model: ModelConfig
+    choices: list[str] = Field(
+        default_factory=lambda: ["Yes", "No"], description="the one-token answers; the first means 'correct'"
+    )
+
+    @field_validator("choices")
+    @classmethod
+    def _two_choices(cls, value: list[str]) -> list[str]:
+        if len(value) != 2 or len(set(value)) != 2:
+            raise ValueError("choices must be two different answers (correct first)")
+        return value
+
+
 class ExperimentConfig(_Strict):
     """A whole experiment: data -> debate -> judge -> student -> table."""
 
@@ -249,6 +265,9 @@ class ExperimentConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     eval: EvalConfig = EvalConfig()
     compare: CompareConfig = CompareConfig()
+    prompted_judge: PromptedJudgeConfig | None = Field(
+        default=None, description="also label with a prompted (not fine-tuned) judge; null = off"
+    )
 
 
 def _format_validation_error(exc: ValidationError, origin: str) -> str:

@@ -178,6 +178,13 @@ def read_transcripts(stage: StageDir) -> pd.DataFrame:
     return frame
 
 
+def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
+    """item id -> rendered transcript text, from a stage's transcript records."""
+    from debate import Transcript
+
+    return {str(r["item_id"]): Transcript.from_record(r).render() for r in frame.to_dict(orient="records")}
+
+
 def run_debates(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],

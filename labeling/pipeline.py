@@ -19,7 +19,15 @@ import pandas as pd
 from labeling.artifacts import atomic_write_text
 from labeling.config import ExperimentConfig
 from labeling.data_stage import prepare_splits
-from labeling.debate_stage import BackendSpec, read_transcripts, run_debates, swappable, transcript_stage
+from labeling.debate_stage import (
+    BackendSpec,
+    read_transcripts,
+    run_debates,
+    swappable,
+    transcript_stage,
+    transcripts_by_item,
+)
+from labeling.prompted_stage import run_prompted_judges
 from labeling.train_pool import TrainJob, run_jobs
 from labeling.train_stages import (
     TrainedModel,
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 
 
 FINETUNE_SEED_STRIDE = 7919  # training seed of finetune-ensemble member m: seed + m * stride
+PROMPTED = "prompted"  # the label source made by the prompted (not fine-tuned) judge
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ class LabelSource:
     """One way of making weak labels: a protocol and how its judges are combined."""
 
     protocol: str
-    ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble"
+    ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble" | "prompted" (the prompted judge)
 
 
 @dataclass
@@ -60,13 +69,6 @@ class SeedOutcome:
     position_bias: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> per test item, see below
 
 
-def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
-    """item id -> rendered transcript text, from a stage's transcript records."""
-    from debate import Transcript
-
-    return {str(r["item_id"]): Transcript.from_record(r).render() for r in frame.to_dict(orient="records")}
-
-
 def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
     """The label sources this config asks for; ensembles of one member collapse into ``single``."""
     k = len(cfg.debate.seeds)
@@ -80,8 +82,14 @@ def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
                 continue  # no transcripts, nothing to ensemble over
             if ensemble not in wanted:
                 wanted.append(ensemble)
+        if cfg.prompted_judge is not None:
+            wanted.append(PROMPTED)
         sources.extend(LabelSource(protocol, e) for e in wanted)
     return sources
+
+
+def _not_trained(protocol: str) -> TrainedModel:
+    raise RuntimeError(f"the prompted judge of {protocol!r} is scored before training, not trained")
 
 
 def _member_jobs(
@@ -95,6 +103,8 @@ def _member_jobs(
     """The judges whose averaged labels make ``source``, as training jobs (keys shared across sources)."""
     first = cfg.debate.seeds[0]
     k = len(cfg.debate.seeds)
+    if source.ensemble == PROMPTED:  # scored before training; the key finds its verdicts
+        return [TrainJob(("prompted", source.protocol), _not_trained, (source.protocol,))]
 
     def floor(train_seed: int) -> TrainJob:
         return TrainJob(("floor", train_seed), train_weak_floor, (cfg, splits, train_seed))
@@ -146,18 +156,24 @@ def run_training(
     splits: dict[str, pd.DataFrame],
     transcript_stages: dict,
     floors: dict[int, TrainedModel] | None = None,
+    backend: BackendSpec | None = None,
 ) -> list[SeedOutcome]:
     """Train floor, ceiling, judges and students for every training seed.
 
     Two phases, each a set of independent models run by ``training.workers`` processes:
     every model trained on gold labels (floors, ceilings, judges), then every student.
+    With ``prompted_judge`` set, the prompted judge first scores every protocol (on Ray,
+    ``backend`` replacing its vLLM engine) and its verdicts are one more label source.
     """
     transcripts = {key: transcripts_by_item(read_transcripts(stage)) for key, stage in transcript_stages.items()}
+    prompted = run_prompted_judges(cfg, splits, transcripts, transcript_stages, backend) if cfg.prompted_judge else {}
     sources = label_sources(cfg)
     workers = cfg.training.workers
     known: dict = {("floor", seed): model for seed, model in (floors or {}).items()}
     gold_jobs: list[TrainJob] = []
     members: dict[tuple[int, LabelSource], list[TrainJob]] = {}
+    for protocol, verdicts in prompted.items():
+        known[("prompted", protocol)] = verdicts
     for seed in cfg.training.seeds:
         gold_jobs += [
             TrainJob(("floor", seed), train_weak_floor, (cfg, splits, seed)),
@@ -219,7 +235,7 @@ def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -
     splits = prepare_splits(cfg)
     log.info("splits: %s", {k: len(v) for k, v in splits.items()})
     floor, transcript_stages = floor_and_debates(cfg, splits, backend)
-    outcomes = run_training(cfg, splits, transcript_stages, floors={cfg.training.seeds[0]: floor})
+    outcomes = run_training(cfg, splits, transcript_stages, floors={cfg.training.seeds[0]: floor}, backend=backend)
     out = results_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))

@@ -198,6 +198,15 @@ def run_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def run_task(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
+    """Run one task: a debate shard, or (``kind: prompted_judge``) a shard of prompted-judge verdicts."""
+    if task.get("kind") == "prompted_judge":
+        from labeling.prompted_stage import run_prompted_shard
+
+        return run_prompted_shard(backend, task)
+    return run_shard(backend, task)
+
+
 def _actor_class() -> Any:
     import ray
 
@@ -211,7 +220,7 @@ def _actor_class() -> Any:
             self.backend = load_factory(factory)(**kwargs)
 
         def run(self, task: dict[str, Any]) -> dict[str, Any]:
-            return run_shard(self.backend, task)
+            return run_task(self.backend, task)
 
     return DebateActor
 

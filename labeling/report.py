@@ -27,6 +27,8 @@ def _correct(prob_rows: Sequence[np.ndarray], labels: np.ndarray) -> np.ndarray:
 def source_label(cfg: ExperimentConfig, protocol: str, ensemble: str) -> str:
     """How a label source is named in tables: the protocol, plus the ensemble when it is not a single judge."""
     name = "no oversight" if protocol == "none" else protocol
+    if ensemble == "prompted":
+        return f"{name}, prompted judge"
     return name if ensemble == "single" else f"{name}, {ensemble.replace('_', ' ')} (k={len(cfg.debate.seeds)})"
 
 
@@ -80,12 +82,13 @@ def build_rows(
             row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, note=gap_note, pgr=pgr)
         )
     for source in first.judges:
-        if source.protocol == "none":
-            continue
+        if source.protocol == "none" and source.ensemble != "prompted":
+            continue  # the fine-tuned no-transcript judge is the weak floor row
         name = f"judge <- {source_label(cfg, source.protocol, source.ensemble)}"
-        with_t = [np.mean([j.predictions["test"] for j in o.judges[source]], axis=0) for o in outcomes]
         without_t = [np.mean([j.predictions["test_plain"] for j in o.judges[source]], axis=0) for o in outcomes]
-        rows.append(row(f"{name}, test with transcripts", "judge", with_t, test_y))
+        if source.protocol != "none":
+            with_t = [np.mean([j.predictions["test"] for j in o.judges[source]], axis=0) for o in outcomes]
+            rows.append(row(f"{name}, test with transcripts", "judge", with_t, test_y))
         rows.append(row(f"{name}, test without transcripts", "judge", without_t, test_y))
     for protocol in first.swapped_test:
         swapped = [o.swapped_test[protocol] for o in outcomes]
