@@ -100,9 +100,10 @@ def read_weak_picks(path: str, ids: list[str]) -> dict[str, int]:
     return {i: int(table[i]) for i in ids}
 
 
-def backend_spec(args: argparse.Namespace) -> dict[str, Any]:
-    """How each actor builds its debater: {factory, kwargs, env}."""
+def backend_spec(args: argparse.Namespace, model: str | None = None) -> dict[str, Any]:
+    """How each actor builds its debater (or, with ``model``, the prompted judge): {factory, kwargs, env}."""
     extra = json.loads(args.backend_kwargs) if args.backend_kwargs else {}
+    model = model or args.model
     if args.backend == "scripted":
         return {"factory": SCRIPTED_FACTORY, "kwargs": extra, "env": {}}
     if args.backend == "openai":
@@ -113,8 +114,8 @@ def backend_spec(args: argparse.Namespace) -> dict[str, Any]:
         return {"factory": OPENAI_FACTORY, "kwargs": kwargs, "env": {}}
     from labeling.models import resolve_model
 
-    kwargs = {"model": resolve_model(args.model), "dtype": args.dtype, "max_model_len": args.max_model_len,
-              "enforce_eager": True, "enable_prefix_caching": True, "model_id": args.model, **extra}
+    kwargs = {"model": resolve_model(model), "dtype": args.dtype, "max_model_len": args.max_model_len,
+              "enforce_eager": True, "enable_prefix_caching": True, "model_id": model, **extra}
     env = {"VLLM_CPU_KVCACHE_SPACE": str(args.kv_cache_gib), "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
     return {"factory": VLLM_FACTORY, "kwargs": kwargs, "env": env}
 
@@ -247,6 +248,8 @@ def run_label_job(args: argparse.Namespace) -> dict[str, Any]:
     items, dataset = load_items(args.input, args.source, args.data_seed, args.limit)
     ids = items["id"].astype(str).tolist()
     picks = None
+    if args.prompted_judge and args.backend == "openai":
+        raise ValueError("--prompted-judge scores constrained logprobs with vLLM: use --backend vllm")
     if get_protocol(args.protocol).stance_rule == "against_weak_pick":
         if not args.weak_picks:
             raise ValueError(f"protocol {args.protocol!r} argues against the weak pick: pass --weak-picks FILE")
@@ -256,13 +259,13 @@ def run_label_job(args: argparse.Namespace) -> dict[str, Any]:
     tasks = [t for seed in seeds for t in shard_tasks(out, args, ids, seed, picks)]
     pending = [t for t in tasks if not Path(t["out_path"]).exists()]
     log.info("%d items x %d seeds: %d shards, %d to run", len(ids), len(seeds), len(tasks), len(pending))
+    isolate = wants_isolation(args.private_network, args.address)
+    ray_cfg = {"address": args.address, "num_actors": args.num_actors, "num_cpus_per_actor": args.num_cpus_per_actor,
+               "num_gpus_per_actor": args.num_gpus_per_actor, "local_num_cpus": args.local_num_cpus}
     if pending:
-        isolate = wants_isolation(args.private_network, args.address)
         if isolate and args.backend == "openai":
             log.warning("the actors run in a private network namespace (loopback only): a server outside it "
                         "is unreachable; pass --private-network off or --address to use --base-url")
-        ray_cfg = {"address": args.address, "num_actors": args.num_actors, "num_cpus_per_actor": args.num_cpus_per_actor,
-                   "num_gpus_per_actor": args.num_gpus_per_actor, "local_num_cpus": args.local_num_cpus}
         spec = {"tasks": pending, "backend": backend_spec(args), "ray": ray_cfg, "work_dir": str(out)}
         run_spec(spec, isolate)
     missing = [t["out_path"] for t in pending if not Path(t["out_path"]).exists()]
@@ -272,7 +275,18 @@ def run_label_job(args: argparse.Namespace) -> dict[str, Any]:
     labels = judge_all_seeds(out, Path(args.judge), items, seeds, dataset_hint=dataset,
                              batch_size=args.judge_batch_size, threads=args.judge_threads,
                              protocol=args.protocol) if args.judge else None
+    prompted = None
+    if args.prompted_judge:
+        from labeling.label_prompted import prompted_label_all_seeds
+
+        judge_spec = backend_spec(args, model=args.prompted_judge)
+        prompted = prompted_label_all_seeds(
+            out, args.prompted_judge, items, seeds, dataset=dataset, shard_size=args.shard_size,
+            run_tasks=lambda tasks: run_spec({"tasks": tasks, "backend": judge_spec, "ray": ray_cfg,
+                                              "work_dir": str(out)}, isolate),
+        )
     summary = summarize(out, items, seeds, new_shards, time.perf_counter() - started, labels)
+    summary["prompted_labels"] = prompted
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     t, r = summary["totals"], summary["this_run"]
     print(f"label: {summary['items']} items x {len(seeds)} seeds = {t['transcripts']} transcripts, {t['failed']} failed, "
@@ -300,6 +314,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--seeds", type=int, default=1, help="debate seeds 0..K-1")
     p.add_argument("--out", required=True, help="output folder (a rerun resumes it)")
     p.add_argument("--judge", help="judge stage folder (model/ + stage.json) to label with")
+    p.add_argument("--prompted-judge", metavar="MODEL",
+                   help="also label with this chat model prompted for a Yes/No verdict (no training; vllm backend)")
     p.add_argument("--judge-batch-size", type=int, default=16)
     p.add_argument("--judge-threads", type=int, default=1)
     p.add_argument("--backend", default="vllm", choices=["vllm", "openai", "scripted"], metavar="{vllm,openai}")

@@ -58,7 +58,8 @@ def read_judge(judge_dir: Path) -> dict[str, Any]:
     }
 
 
-def _label_schema(ensemble: bool = False, seeds: list[int] | None = None) -> Any:
+def label_schema(ensemble: bool = False, seeds: list[int] | None = None) -> Any:
+    """Arrow schema of a labels file (id, prob[, n_seeds], failed); an ensemble records its seeds."""
     import pyarrow as pa
 
     fields = [("id", pa.string()), ("prob", pa.float64())]
@@ -135,7 +136,7 @@ def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list
         path = labels_dir / f"seed{seed}.parquet"
         if not path.is_file():
             rows = judge_seed(judge, read_seed_transcripts(out, seed, ids), items, batch_size, threads)
-            write_parquet_atomic(rows, path, _label_schema())
+            write_parquet_atomic(rows, path, label_schema())
             log.info("labels seed %d: %s", seed, path)
         frame = pd.read_parquet(path)
         if frame["id"].astype(str).tolist() != ids:
@@ -145,7 +146,7 @@ def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list
     ensemble_path = labels_dir / "ensemble.parquet"
     meta = pq.read_schema(ensemble_path).metadata if ensemble_path.is_file() else None
     if meta is None or meta.get(b"seeds") != ",".join(map(str, seeds)).encode():
-        write_parquet_atomic(ensemble_rows(per_seed), ensemble_path, _label_schema(True, seeds))
+        write_parquet_atomic(ensemble_rows(per_seed), ensemble_path, label_schema(True, seeds))
     ensemble = pd.read_parquet(ensemble_path)
     counts["ensemble"] = {"labeled": int(ensemble["prob"].notna().sum()), "null": int(ensemble["prob"].isna().sum())}
     return counts

@@ -92,24 +92,31 @@ def run_prompted_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     return {"shard": out_path.name, "n_items": n_items, "skipped": False}
 
 
-def _tasks(stage: StageDir, items: pd.DataFrame, cfg: ExperimentConfig) -> list[dict[str, Any]]:
-    size = cfg.debate.shard_size
-    assert cfg.prompted_judge is not None
+def prompted_tasks(folder: Path, n_items: int, shard_size: int, choices: list[str]) -> list[dict[str, Any]]:
+    """One prompted-judge task per ``shard_size`` slice of ``folder/items.parquet``."""
     return [
         {
             "kind": TASK_KIND,
-            "items_path": str(stage.path / "items.parquet"),
+            "items_path": str(folder / "items.parquet"),
             "start": start,
-            "stop": min(start + size, len(items)),
-            "out_path": str(stage.path / f"shard-{start // size:05d}.parquet"),
-            "choices": list(cfg.prompted_judge.choices),
+            "stop": min(start + shard_size, n_items),
+            "out_path": str(folder / f"shard-{start // shard_size:05d}.parquet"),
+            "choices": list(choices),
         }
-        for start in range(0, len(items), size)
+        for start in range(0, n_items, shard_size)
     ]
 
 
+def read_verdicts(folder: Path) -> pd.DataFrame:
+    """Every (split, id, prob) the shards of ``folder`` hold."""
+    shards = sorted(folder.glob("shard-*.parquet"))
+    if not shards:
+        return pd.DataFrame({"split": [], "id": [], "prob": []})
+    return pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+
+
 def _finish(stage: StageDir, items: pd.DataFrame) -> None:
-    frame = pd.concat([pd.read_parquet(p) for p in sorted(stage.path.glob("shard-*.parquet"))], ignore_index=True)
+    frame = read_verdicts(stage.path)
     if len(frame) != len(items) or frame[["split", "id"]].duplicated().any():
         raise RuntimeError(f"{stage.path}: {len(frame)} verdicts for {len(items)} items")
     for name in JUDGED_SPLITS:
@@ -155,7 +162,8 @@ def run_prompted_judges(
         stage.begin()
         if not (stage.path / "items.parquet").exists():
             atomic_write_parquet(items, stage.path / "items.parquet")
-        tasks += [t for t in _tasks(stage, items, cfg) if not Path(t["out_path"]).exists()]
+        judge_tasks = prompted_tasks(stage.path, len(items), cfg.debate.shard_size, cfg.prompted_judge.choices)
+        tasks += [t for t in judge_tasks if not Path(t["out_path"]).exists()]
     if tasks:
         spec = {
             "tasks": tasks,
