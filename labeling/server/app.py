@@ -29,7 +29,14 @@ from labeling.server.settings import ServerSettings
 log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
-ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 500, 502, 503)}
+ERROR_CODES = (400, 401, 413, 422, 500, 502, 503)
+ERRORS = {code: {"model": ErrorResponse} for code in ERROR_CODES}
+# FastAPI files a model-backed response under the route's own media type, which for /metrics is
+# text/plain; errors are always JSON, so that route names the JSON body explicitly instead.
+JSON_ERRORS = {
+    code: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    for code in ERROR_CODES
+}
 
 
 def _api_key_check(settings: ServerSettings):
@@ -188,7 +195,13 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
             card["debater"] = getattr(debate_backend, "model_id", None)
         return {"object": "list", "data": [card]}
 
-    @app.get("/metrics", dependencies=authorized, response_class=PlainTextResponse, summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        dependencies=authorized,
+        response_class=PlainTextResponse,
+        responses=JSON_ERRORS,
+        summary="Prometheus metrics",
+    )
     async def prometheus() -> PlainTextResponse:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

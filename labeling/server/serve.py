@@ -1,4 +1,4 @@
-"""``w2s serve-judge`` (uvicorn, graceful shutdown) and ``w2s judge`` (the client on the command line)."""
+"""``w2s serve-judge`` (uvicorn or Ray Serve, graceful shutdown) and ``w2s judge`` (the client on the command line)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labeling.server.settings import ServerSettings
 
 log = logging.getLogger("w2s.serve")
 
@@ -41,6 +44,12 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="default: as trained")
     parser.add_argument("--graceful-timeout", type=float, default=30.0, help="seconds in-flight requests get on SIGTERM")
     parser.add_argument("--limit-concurrency", type=int, default=512, help="open connections before 503s")
+    ray_group = parser.add_argument_group("Ray Serve (scale out over several replicas instead of one uvicorn)")
+    ray_group.add_argument(
+        "--ray-serve-replicas", type=int, default=0, help="serve through Ray Serve with this many replicas (0: uvicorn)"
+    )
+    ray_group.add_argument("--ray-cpus-per-replica", type=float, default=1.0, help="CPUs each replica reserves")
+    ray_group.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local Ray)")
 
 
 def build_debate_backend(args: argparse.Namespace) -> Any:
@@ -83,6 +92,8 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
         max_wait_ms=args.max_wait_ms,
         threads=args.threads,
     )
+    if args.ray_serve_replicas:
+        return serve_with_ray(args, settings)
     judge = load_judge(args.judge, protocol=args.protocol, training_seed=args.training_seed, bf16=args.bf16)
     backend = build_debate_backend(args)
     if backend is not None and judge.debate is None:
@@ -103,6 +114,47 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: None)
     log.info("serving %s on http://%s:%d (auth %s)", judge.judge_id, args.host, args.port, "on" if keys else "off")
     uvicorn.Server(config).run()
+    return 0
+
+
+def serve_with_ray(args: argparse.Namespace, settings: "ServerSettings") -> int:
+    """Serve the judge on ``--ray-serve-replicas`` Ray Serve replicas until SIGTERM/SIGINT.
+
+    Joins ``--ray-address`` or starts a local Ray; on a signal, Serve lets in-flight requests
+    finish (up to ``--graceful-timeout``), then Serve and a Ray started here shut down.
+    """
+    import threading
+
+    import ray
+    from ray import serve
+
+    from labeling.server.ray_serve import JudgeSource, ReplicaOptions, deploy_judge
+
+    if args.debater_url or args.debater_model_path:
+        raise ValueError("--ray-serve-replicas serves judges only; drop the --debater-* options to use it")
+    options = ReplicaOptions(
+        num_replicas=args.ray_serve_replicas,
+        num_cpus=args.ray_cpus_per_replica,
+        graceful_shutdown_timeout_s=args.graceful_timeout,
+    )
+    source = JudgeSource(args.judge, protocol=args.protocol, training_seed=args.training_seed, bf16=args.bf16)
+    owns_ray = not ray.is_initialized()
+    if owns_ray:
+        local = {} if args.ray_address else {"include_dashboard": False}
+        ray.init(address=args.ray_address, log_to_driver=True, **local)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        url = deploy_judge(source, settings, options, host=args.host, port=args.port)
+        log.info("serving %s on %s with %d Ray Serve replicas", args.judge, url, options.num_replicas)
+        while not stop.wait(1.0):
+            pass
+        log.info("stopping the Ray Serve judge")
+    finally:
+        serve.shutdown()
+        if owns_ray:
+            ray.shutdown()
     return 0
 
 
