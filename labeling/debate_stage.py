@@ -171,6 +171,17 @@ def run_spec(spec: dict[str, Any], isolate: bool) -> None:
             raise RuntimeError(f"the Ray debate stage failed with exit code {result.returncode} (log above)")
 
 
+def run_on_ray(cfg: ExperimentConfig, tasks: list[dict], backend: BackendSpec) -> None:
+    """Run shard tasks on the configured Ray actors, each building its engine from ``backend``."""
+    spec = {
+        "tasks": tasks,
+        "backend": backend.to_dict(),
+        "ray": cfg.ray.model_dump(mode="json"),
+        "work_dir": str(Path(cfg.output_dir)),
+    }
+    run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
+
+
 def read_transcripts(stage: StageDir) -> pd.DataFrame:
     """All transcript records of a finished (protocol, seed) stage, one row per item."""
     shards = sorted(stage.path.glob("shard-*.parquet"))
@@ -229,13 +240,7 @@ def run_debates(
                 tasks.extend(shard_tasks(stage, stage_items, protocol, seed, cfg, picks, swapped))
     pending = [t for t in tasks if not Path(t["out_path"]).exists()]
     if pending:
-        spec = {
-            "tasks": pending,
-            "backend": (backend or vllm_backend_spec(cfg)).to_dict(),
-            "ray": cfg.ray.model_dump(mode="json"),
-            "work_dir": str(Path(cfg.output_dir)),
-        }
-        run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
+        run_on_ray(cfg, pending, backend or vllm_backend_spec(cfg))
     for key, stage, stage_items in planned:
         if stage.complete:
             continue

@@ -21,9 +21,8 @@ import pandas as pd
 from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig
 from labeling.data_stage import data_semantic
-from labeling.debate_stage import BackendSpec, run_spec, vllm_backend_spec
+from labeling.debate_stage import BackendSpec, run_on_ray, vllm_backend_spec
 from labeling.models import resolve_model
-from labeling.netns import wants_isolation
 from labeling.train_stages import TrainedModel
 
 log = logging.getLogger(__name__)
@@ -165,13 +164,7 @@ def run_prompted_judges(
         judge_tasks = prompted_tasks(stage.path, len(items), cfg.debate.shard_size, cfg.prompted_judge.choices)
         tasks += [t for t in judge_tasks if not Path(t["out_path"]).exists()]
     if tasks:
-        spec = {
-            "tasks": tasks,
-            "backend": (backend or prompted_backend_spec(cfg)).to_dict(),
-            "ray": cfg.ray.model_dump(mode="json"),
-            "work_dir": str(Path(cfg.output_dir)),
-        }
-        run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
+        run_on_ray(cfg, tasks, backend or prompted_backend_spec(cfg))
     judged: dict[str, TrainedModel] = {}
     for protocol, stage, items in planned:
         if not stage.complete:
