@@ -25,6 +25,7 @@ from labeling.server.limits import BodySizeLimit
 from labeling.server.metrics import JudgeMetrics, MetricsMiddleware
 from labeling.server.schemas import DebateTranscript, ErrorResponse, JudgeResponse, JudgeResult, request_models
 from labeling.server.settings import ServerSettings
+from labeling.server.vllm_classify import ClassifyError
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,9 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
             probs = await state["batcher"].submit(texts)
         except BatcherClosed:
             raise HTTPException(503, "the judge is shutting down") from None
+        except ClassifyError:
+            log.exception("the judge's pooling server failed")
+            raise HTTPException(502, "the judge's scoring backend failed; try again later") from None
         metrics.items.labels(str(bool(body.debate)).lower()).inc(len(items))
         mean = probs.mean(axis=0)
         results = [

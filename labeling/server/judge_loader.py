@@ -55,6 +55,7 @@ class JudgeMember:
     train_log: dict[str, Any] | None
     model: Any = field(repr=False, default=None)
     tokenizer: Any = field(repr=False, default=None)
+    classify: Any = field(repr=False, default=None)  # a VLLMClassifyClient scoring instead of ``model``
 
     def provenance(self) -> dict[str, Any]:
         """What /v1/models shows about this member."""
@@ -71,7 +72,20 @@ class JudgeMember:
             "max_length": self.max_length,
             "stage": self.stage,
             "train_log": log_summary,
+            "backend": self.classify.describe() if self.classify is not None else {"backend": "transformers"},
         }
+
+    def predict(self, texts: list[str], *, batch_size: int, bf16: bool) -> np.ndarray:
+        """P(correct) for each text, from the local classifier or the member's vLLM pooling server."""
+        from training import predict_proba_loaded
+        from training.batching import tokenize_texts
+
+        if self.classify is not None:
+            return self.classify.predict(tokenize_texts(self.tokenizer, texts, self.max_length))
+        return predict_proba_loaded(
+            self.model, self.tokenizer, texts, batch_size=batch_size, max_length=self.max_length,
+            bf16=bf16, desc=f"judge {self.name}", progress=False,
+        )
 
 
 @dataclass
@@ -92,21 +106,7 @@ class LoadedJudge:
 
     def predict_members(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """P(correct) of every member for every text: shape ``[n_members, n_texts]``, float64."""
-        from training import predict_proba_loaded
-
-        rows = [
-            predict_proba_loaded(
-                m.model,
-                m.tokenizer,
-                list(texts),
-                batch_size=batch_size,
-                max_length=m.max_length,
-                bf16=self.bf16,
-                desc=f"judge {m.name}",
-                progress=False,
-            )
-            for m in self.members
-        ]
+        rows = [m.predict(list(texts), batch_size=batch_size, bf16=self.bf16) for m in self.members]
         return np.stack(rows) if rows else np.empty((0, len(texts)))
 
     def describe(self) -> dict[str, Any]:
@@ -221,12 +221,18 @@ def load_judge(
     training_seed: int = 0,
     bf16: bool | None = None,
     device: str = "cpu",
+    classify_urls: Sequence[str] = (),
 ) -> LoadedJudge:
     """Load a judge stage folder, or every judge of ``protocol`` in a results folder (an ensemble).
 
     ``bf16=None`` uses the precision the judge was trained with (``stage.json``'s ``bf16``).
+    ``classify_urls`` (one per member, in member order) scores each member with a vLLM pooling
+    server serving that member's ``model/`` instead of loading its weights here.
     """
+    from transformers import AutoTokenizer
+
     from training import ModelSpec, load_classifier
+    from labeling.server.vllm_classify import VLLMClassifyClient
 
     path = Path(path).resolve()
     if (path / "manifest.json").is_file():
@@ -244,7 +250,13 @@ def load_judge(
         raise JudgeLoadError(f"ensemble members disagree: datasets {sorted(datasets)}, protocols {sorted(protocols)}")
     if protocol is not None and protocol not in protocols:
         raise JudgeLoadError(f"{path} is a {protocols.pop()!r} judge, not {protocol!r}")
-    for member in members:
+    if classify_urls and len(classify_urls) != len(members):
+        raise JudgeLoadError(f"{len(classify_urls)} pooling-server URLs for {len(members)} judge members")
+    for index, member in enumerate(members):
+        if classify_urls:
+            member.tokenizer = AutoTokenizer.from_pretrained(str(member.stage_path / "model"))
+            member.classify = VLLMClassifyClient(classify_urls[index])
+            continue
         model, tokenizer = load_classifier(ModelSpec(str(member.stage_path / "model")))
         member.model, member.tokenizer = model.to(device).eval(), tokenizer
     first = members[0]

@@ -44,6 +44,10 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="default: as trained")
     parser.add_argument("--graceful-timeout", type=float, default=30.0, help="seconds in-flight requests get on SIGTERM")
     parser.add_argument("--limit-concurrency", type=int, default=512, help="open connections before 503s")
+    parser.add_argument(
+        "--classify-url", action="append", metavar="URL",
+        help="score with a vLLM pooling server (`--runner pooling`) serving the judge's model/; once per ensemble member",
+    )
     ray_group = parser.add_argument_group("Ray Serve (scale out over several replicas instead of one uvicorn)")
     ray_group.add_argument(
         "--ray-serve-replicas", type=int, default=0, help="serve through Ray Serve with this many replicas (0: uvicorn)"
@@ -94,7 +98,10 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
     )
     if args.ray_serve_replicas:
         return serve_with_ray(args, settings)
-    judge = load_judge(args.judge, protocol=args.protocol, training_seed=args.training_seed, bf16=args.bf16)
+    judge = load_judge(
+        args.judge, protocol=args.protocol, training_seed=args.training_seed, bf16=args.bf16,
+        classify_urls=args.classify_url or (),
+    )
     backend = build_debate_backend(args)
     if backend is not None and judge.debate is None:
         raise ValueError(f"judge {judge.judge_id} reads no transcripts; serve a debate judge to enable debates")
@@ -132,6 +139,8 @@ def serve_with_ray(args: argparse.Namespace, settings: "ServerSettings") -> int:
 
     if args.debater_url or args.debater_model_path:
         raise ValueError("--ray-serve-replicas serves judges only; drop the --debater-* options to use it")
+    if args.classify_url:
+        raise ValueError("--ray-serve-replicas loads the judge in each replica; drop --classify-url to use it")
     options = ReplicaOptions(
         num_replicas=args.ray_serve_replicas,
         num_cpus=args.ray_cpus_per_replica,
