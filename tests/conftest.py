@@ -7,10 +7,16 @@ moves into one before anything starts a thread, so tests never need a manual wra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,3 +143,56 @@ def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(training, "train_classifier", refuse)
     monkeypatch.setattr(training, "predict_proba", refuse)
+
+
+def free_port() -> int:
+    """A currently unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _vllm_openai_server(args: list[str], log_path: Path, *, timeout_s: float = 240.0) -> Iterator[str]:
+    """vLLM's OpenAI-compatible server (eager, on a free loopback port) with ``args``; yields its URL.
+
+    Fails the test with the server's log if it exits or is not healthy in ``timeout_s``; stops the
+    whole process group afterwards.
+    """
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE="1", VLLM_CPU_NUM_OF_RESERVED_CPU="0")
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1",
+               "--port", str(port), "--enforce-eager", *args]
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"vLLM server exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"vLLM server not healthy after {timeout_s:.0f} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def vllm_openai_server() -> Callable[..., contextlib.AbstractContextManager[str]]:
+    """Start vLLM's OpenAI-compatible server: ``with vllm_openai_server(args, log_path) as url: ...``."""
+    return _vllm_openai_server

@@ -6,16 +6,9 @@ private network namespace) and kills its whole process group afterwards.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 from debate import DebateItem, SamplingConfig, get_protocol, run_protocol
@@ -29,49 +22,17 @@ REAL_ITEMS = [
 REAL_SAMPLING = SamplingConfig(temperature=0.7, top_p=0.95, max_tokens=48)
 
 
-def free_port() -> int:
-    """A currently unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def vllm_server(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """vLLM's OpenAI server on loopback with SmolLM2; killed (whole process group) afterwards."""
-    port = free_port()
+def vllm_server(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory, vllm_openai_server) -> Iterator[str]:
+    """vLLM's OpenAI server on loopback with SmolLM2; stopped afterwards."""
     log_path = tmp_path_factory.mktemp("vllm-http") / "server.log"
-    env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE="1", VLLM_CPU_NUM_OF_RESERVED_CPU="0")
-    command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm2_dir),
-        "--served-model-name", "smollm2-135m-instruct", "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "bfloat16", "--max-model-len", "2048", "--enforce-eager",
+    args = [
+        "--model", str(smollm2_dir), "--served-model-name", "smollm2-135m-instruct",
+        "--dtype", "bfloat16", "--max-model-len", "2048",
         "--no-enable-chunked-prefill",  # vllm-cpu 0.32: seeded requests crash under chunked prefill
     ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"vLLM server exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vLLM server not healthy after 120 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with vllm_openai_server(args, log_path, timeout_s=120) as url:
+        yield url
 
 
 @pytest.mark.real

