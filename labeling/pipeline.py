@@ -92,6 +92,11 @@ def _not_trained(protocol: str) -> TrainedModel:
     raise RuntimeError(f"the prompted judge of {protocol!r} is scored before training, not trained")
 
 
+def _floor_job(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], train_seed: int) -> TrainJob:
+    """The weak floor of ``train_seed`` as a training job (shared by every source that uses it)."""
+    return TrainJob(("floor", train_seed), train_weak_floor, (cfg, splits, train_seed))
+
+
 def _member_jobs(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
@@ -106,13 +111,10 @@ def _member_jobs(
     if source.ensemble == PROMPTED:  # scored before training; the key finds its verdicts
         return [TrainJob(("prompted", source.protocol), _not_trained, (source.protocol,))]
 
-    def floor(train_seed: int) -> TrainJob:
-        return TrainJob(("floor", train_seed), train_weak_floor, (cfg, splits, train_seed))
-
     if source.protocol == "none":
         if source.ensemble == "single":
-            return [floor(seed)]
-        return [floor(seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
+            return [_floor_job(cfg, splits, seed)]
+        return [_floor_job(cfg, splits, seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
 
     def judge(debate_seed: int, train_seed: int) -> TrainJob:
         key = (source.protocol, debate_seed)
@@ -176,7 +178,7 @@ def run_training(
         known[("prompted", protocol)] = verdicts
     for seed in cfg.training.seeds:
         gold_jobs += [
-            TrainJob(("floor", seed), train_weak_floor, (cfg, splits, seed)),
+            _floor_job(cfg, splits, seed),
             TrainJob(("ceiling", seed), train_ceiling, (cfg, splits, seed)),
         ]
         for source in sources:
