@@ -126,6 +126,17 @@ def _save_png(fig, path: Path) -> Path:
 Interval = tuple[float, float | None, float | None]  # value, lo, hi (fractions)
 
 
+def series_colors(n: int) -> list:
+    """``n`` distinct bar colours: tab10 up to 10 series, tab20 up to 20, then an even sweep of viridis."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](i) for i in range(n)]
+    return [colormaps["viridis"](i / (n - 1)) for i in range(n)]
+
+
 def plot_grouped_bars(
     groups: Sequence[str],
     series: dict[str, Sequence[Interval | None]],
@@ -155,6 +166,7 @@ def plot_grouped_bars(
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     width = 0.8 / n_series
+    colors = series_colors(n_series)
     drawn, lowest = 0, math.inf
     for j, (label, intervals) in enumerate(series.items()):
         xs, values, errs = [], [], [[], []]
@@ -167,7 +179,7 @@ def plot_grouped_bars(
             errs[0].append(max(value - lo, 0.0))
             errs[1].append(max(hi - value, 0.0))
         if xs:
-            ax.bar(xs, values, width=width, yerr=errs, capsize=3, label=label, zorder=2)
+            ax.bar(xs, values, width=width, yerr=errs, capsize=3, label=label, color=colors[j], zorder=2)
             drawn += len(xs)
             lowest = min(lowest, *(v - e for v, e in zip(values, errs[0])))
     for level in reference_lines:

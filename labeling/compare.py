@@ -78,6 +78,27 @@ def comparison_rows(cfg: ExperimentConfig, dataset: str, results_dir: Path) -> l
     return rows
 
 
+def position_bias_rows(dataset: str, results_dir: Path) -> list[dict]:
+    """Each swapped protocol's judge position bias (from the run's results.json), one row per protocol."""
+    meta = json.loads((results_dir / "results.json").read_text()).get("meta", {})
+    return [{"dataset": dataset, "protocol": p, "bias": est} for p, est in meta.get("position_bias", {}).items()]
+
+
+def position_bias_markdown(rows: list[dict]) -> str:
+    """The position-bias table: mean P(correct | A argues correct) - P(correct | B argues correct), in points."""
+    if not rows:
+        return ""
+    parts = [
+        "",
+        "### position bias (judge of the first debate seed, test items, A/B swapped)",
+        "",
+        "| dataset | protocol | P(correct \\| A argues correct) − P(correct \\| B argues correct), points |",
+        "|---|---|---:|",
+    ]
+    parts += [f"| {r['dataset']} | {r['protocol']} | {_fmt(r['bias'])} |" for r in rows]
+    return "\n".join(parts + [""])
+
+
 def _fmt(est: dict | None, pct: bool = True) -> str:
     if not est or est.get("value") is None:
         return "–"
@@ -169,13 +190,16 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     from labeling.pipeline import run_pipeline
 
     rows: list[dict] = []
+    bias: list[dict] = []
     for sub in dataset_configs(cfg):
         results_dir = run_pipeline(sub, backend=backend)
         rows += comparison_rows(cfg, sub.data.dataset, results_dir)
+        bias += position_bias_rows(sub.data.dataset, results_dir)
     out = Path(cfg.output_dir) / cfg.name
-    text = comparison_markdown(rows, baseline_method(cfg))
+    text = comparison_markdown(rows, baseline_method(cfg)) + position_bias_markdown(bias)
     atomic_write_text(out / "compare.md", text)
-    atomic_write_text(out / "compare.json", json.dumps({"baseline": baseline_method(cfg), "rows": rows}, indent=2))
+    summary = {"baseline": baseline_method(cfg), "rows": rows, "position_bias": bias}
+    atomic_write_text(out / "compare.json", json.dumps(summary, indent=2))
     flat = [
         {
             "dataset": r["dataset"],

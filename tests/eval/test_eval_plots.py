@@ -47,3 +47,12 @@ def test_plot_grouped_bars_draws_bars_or_says_why_not(tmp_path):
     for path in (out, empty):
         assert path.read_bytes()[:8] == PNG_SIGNATURE
     assert out.stat().st_size > empty.stat().st_size  # bars, ticks and a legend vs one line of text
+
+
+@pytest.mark.parametrize("n", [1, 10, 11, 20, 25])
+def test_series_colors_are_distinct_for_every_series(n):
+    from eval.plots import series_colors
+
+    colors = series_colors(n)
+    assert len(colors) == n
+    assert len(set(colors)) == n  # the grid's 11 student rows once shared tab10's first blue

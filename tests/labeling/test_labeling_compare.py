@@ -136,3 +136,14 @@ def test_swapped_debates_mirror_stances_and_report_position_bias(grid) -> None:
     assert set(bias) == {"debate", "debate_simultaneous"}
     assert all(-1 <= b["lo"] <= b["value"] <= b["hi"] <= 1 for b in bias.values())
     assert any("A/B-swapped" in r["method"] for r in results["rows"])
+
+
+def test_compare_files_report_the_position_bias(grid) -> None:
+    cfg, out = grid
+    measured = json.loads((out / "sciq" / "results.json").read_text())["meta"]["position_bias"]
+    summary = json.loads((out / "compare.json").read_text())
+    assert {r["protocol"]: r["bias"] for r in summary["position_bias"] if r["dataset"] == "sciq"} == measured
+    text = (out / "compare.md").read_text()
+    assert "### position bias" in text
+    for protocol, est in measured.items():
+        assert f"| sciq | {protocol} | {100 * est['value']:.1f} [" in text
