@@ -145,11 +145,17 @@ def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(training, "predict_proba", refuse)
 
 
-def free_port() -> int:
+def _free_port() -> int:
     """A currently unused loopback port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """Pick an unused loopback port: ``port = free_port()`` (the one helper every server test uses)."""
+    return _free_port
 
 
 @contextlib.contextmanager
@@ -161,7 +167,7 @@ def _vllm_openai_server(args: list[str], log_path: Path, *, timeout_s: float = 2
     """
     import httpx
 
-    port = free_port()
+    port = _free_port()
     env = dict(os.environ, VLLM_CPU_KVCACHE_SPACE="1", VLLM_CPU_NUM_OF_RESERVED_CPU="0")
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1",
                "--port", str(port), "--enforce-eager", *args]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -25,13 +24,7 @@ ITEMS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stand_in_pooling_server(model_dir: Path, broken: bool = False):
+def stand_in_pooling_server(model_dir: Path, port: int, broken: bool = False):
     """A /classify server that scores the token ids it gets with the judge's own weights, as vLLM would."""
     import torch
     import uvicorn
@@ -61,7 +54,6 @@ def stand_in_pooling_server(model_dir: Path, broken: bool = False):
             data.append({"index": index, "probs": probs, "num_classes": 2})
         return {"data": data}
 
-    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -75,10 +67,10 @@ def judge_dir(tmp_path_factory, tiny_model_dir) -> Path:
     return make_toy_judge(tmp_path_factory.mktemp("classify") / "runs", tiny_model_dir, max_length=32)
 
 
-def test_pooling_backend_matches_the_local_judge_with_training_truncation(judge_dir) -> None:
+def test_pooling_backend_matches_the_local_judge_with_training_truncation(judge_dir, free_port) -> None:
     from training.batching import tokenize_texts
 
-    server, thread, url, seen = stand_in_pooling_server(judge_dir / "model")
+    server, thread, url, seen = stand_in_pooling_server(judge_dir / "model", free_port())
     try:
         local = load_judge(judge_dir)
         remote = load_judge(judge_dir, classify_urls=[url])
@@ -98,8 +90,8 @@ def test_pooling_backend_matches_the_local_judge_with_training_truncation(judge_
         thread.join(10)
 
 
-def test_a_failing_pooling_server_gives_502_not_a_guess(judge_dir) -> None:
-    server, thread, url, _ = stand_in_pooling_server(judge_dir / "model", broken=True)
+def test_a_failing_pooling_server_gives_502_not_a_guess(judge_dir, free_port) -> None:
+    server, thread, url, _ = stand_in_pooling_server(judge_dir / "model", free_port(), broken=True)
     try:
         judge = load_judge(judge_dir, classify_urls=[url])
         with TestClient(create_app(judge, ServerSettings(api_keys=frozenset({KEY})))) as client:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,12 +21,6 @@ from labeling.server.toy_judge import make_toy_judge
 KEY = "proc-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
 ITEMS = [{"question": f"what type of energy is water {i}", "answer": "the good answer"} for i in range(8)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +44,7 @@ def start_server(judge_dir: Path, port: int, log_path: Path) -> subprocess.Popen
     pytest.fail(f"server did not come up:\n{log_path.read_text()[-3000:]}")
 
 
-def test_client_and_sigterm_during_load(judge_dir, tmp_path, monkeypatch, capsys) -> None:
+def test_client_and_sigterm_during_load(judge_dir, tmp_path, monkeypatch, capsys, free_port) -> None:
     port = free_port()
     log_path = tmp_path / "server.log"
     proc = start_server(judge_dir, port, log_path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,12 +28,6 @@ ITEMS = [
     {"id": "b", "question": "what are cells called", "answer": "not so long", "transcript": TOY_TRANSCRIPT},
     {"id": "c", "question": "which food is cheap", "answer": "bad food"},
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(argv: list[str]) -> int:
@@ -125,7 +118,7 @@ def test_cli_serves_until_sigterm_then_shuts_serve_down(monkeypatch, tmp_path) -
 
 
 @pytest.mark.real  # starts Ray Serve and two replica processes (~40 s on a busy 2-core CPU)
-def test_two_replicas_answer_like_the_in_process_app(ray_session, judge_dir) -> None:
+def test_two_replicas_answer_like_the_in_process_app(ray_session, judge_dir, free_port) -> None:
     from ray import serve
 
     expected = in_process_probabilities(judge_dir)

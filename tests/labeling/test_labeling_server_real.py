@@ -11,7 +11,7 @@ from labeling.judge_format import judge_text
 from labeling.server.client import JudgeClient
 from labeling.server.toy_judge import TOY_TRANSCRIPT, make_toy_judge
 
-from test_labeling_server_process import KEY, free_port, start_server
+from test_labeling_server_process import KEY, start_server
 
 pytestmark = pytest.mark.real
 
@@ -27,7 +27,7 @@ def smollm2_judge(tmp_path_factory, smollm2_dir) -> Path:
     return make_toy_judge(tmp_path_factory.mktemp("real-serve") / "runs", smollm2_dir, max_length=96)
 
 
-def test_served_smollm2_judge_matches_direct_prediction_alone_and_in_a_batch(smollm2_judge, tmp_path) -> None:
+def test_served_smollm2_judge_matches_direct_prediction_alone_and_in_a_batch(smollm2_judge, tmp_path, free_port) -> None:
     from training import predict_proba
 
     port = free_port()
