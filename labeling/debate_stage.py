@@ -23,6 +23,7 @@ import pandas as pd
 from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig
 from labeling.data_stage import data_semantic
+from labeling.hardware import engine_dtype
 from labeling.models import resolve_model
 from labeling.netns import isolated_command, isolated_env, wants_isolation
 from labeling.ray_debate import execute_spec
@@ -51,7 +52,7 @@ def vllm_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
     engine = cfg.debate.engine
     kwargs: dict[str, Any] = {
         "model": resolve_model(cfg.models.debater.path),
-        "dtype": engine.dtype,
+        "dtype": debate_engine_dtype(cfg),
         "max_model_len": engine.max_model_len,
         "enforce_eager": engine.enforce_eager,
         "enable_prefix_caching": engine.enable_prefix_caching,
@@ -61,6 +62,11 @@ def vllm_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
         kwargs["gpu_memory_utilization"] = engine.gpu_memory_utilization
     env = {"VLLM_CPU_KVCACHE_SPACE": str(max(1, round(engine.kv_cache_gib))), **engine.env}
     return BackendSpec(VLLM_FACTORY, kwargs, env)
+
+
+def debate_engine_dtype(cfg: ExperimentConfig) -> str:
+    """The debate engines' dtype on their device (``auto`` resolved for the machine, logged once)."""
+    return engine_dtype(cfg.debate.engine.dtype, cfg.ray.num_gpus_per_actor)
 
 
 def debated_protocols(cfg: ExperimentConfig) -> list[str]:
@@ -100,7 +106,7 @@ def transcript_stage(
         "debater": cfg.models.debater.model_dump(mode="json"),
         "sampling": cfg.debate.sampling.model_dump(mode="json"),
         "word_limit": cfg.debate.word_limit,
-        "dtype": cfg.debate.engine.dtype,
+        "dtype": debate_engine_dtype(cfg),
         "max_model_len": cfg.debate.engine.max_model_len,
         "shard_size": cfg.debate.shard_size,
         "prompt_version": PROMPT_VERSION,

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from labeling.artifacts import atomic_write_parquet, atomic_write_text
+from labeling.hardware import engine_dtype, positive_int_or_auto
 from labeling.label_judge import judge_all_seeds, read_seed_transcripts
 from labeling.ray_debate import timings_path
 
@@ -114,7 +115,7 @@ def backend_spec(args: argparse.Namespace, model: str | None = None) -> dict[str
         return {"factory": OPENAI_FACTORY, "kwargs": kwargs, "env": {}}
     from labeling.models import resolve_model
 
-    kwargs = {"model": resolve_model(model), "dtype": args.dtype, "max_model_len": args.max_model_len,
+    kwargs = {"model": resolve_model(model), "dtype": engine_dtype(args.dtype, args.num_gpus_per_actor), "max_model_len": args.max_model_len,
               "enforce_eager": True, "enable_prefix_caching": True, "model_id": model, **extra}
     env = {"VLLM_CPU_KVCACHE_SPACE": str(args.kv_cache_gib), "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
     return {"factory": VLLM_FACTORY, "kwargs": kwargs, "env": env}
@@ -129,7 +130,7 @@ def job_semantic(args: argparse.Namespace, dataset: str, picks: dict[str, int] |
     return {
         "input": args.input, "dataset": dataset, "source": args.source, "data_seed": args.data_seed,
         "limit": args.limit, "protocol": args.protocol, "backend": args.backend, "model": args.model,
-        "dtype": args.dtype if args.backend == "vllm" else None,
+        "dtype": engine_dtype(args.dtype, args.num_gpus_per_actor) if args.backend == "vllm" else None,
         "sampling": {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens},
         "word_limit": args.word_limit, "shard_size": args.shard_size, "prompt_version": PROMPT_VERSION,
         "swap_positions": args.swap_positions, "backend_kwargs": args.backend_kwargs,
@@ -273,7 +274,7 @@ def run_label_job(args: argparse.Namespace) -> dict[str, Any]:
         raise RuntimeError(f"{len(missing)} shards are missing after the run, e.g. {missing[:3]}")
     new_shards = [Path(t["out_path"]) for t in pending]
     labels = judge_all_seeds(out, Path(args.judge), items, seeds, dataset_hint=dataset,
-                             batch_size=args.judge_batch_size, threads=args.judge_threads,
+                             batch_size=args.judge_batch_size, threads=args.judge_threads, dtype=args.judge_dtype,
                              protocol=args.protocol) if args.judge else None
     prompted = None
     if args.prompted_judge:
@@ -317,14 +318,18 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--prompted-judge", metavar="MODEL",
                    help="also label with this chat model prompted for a Yes/No verdict (no training; vllm backend)")
     p.add_argument("--judge-batch-size", type=int, default=16)
-    p.add_argument("--judge-threads", type=int, default=1)
+    p.add_argument("--judge-threads", type=positive_int_or_auto, default="auto",
+                   help="torch threads of the judge (default auto: the cores this process may use)")
+    p.add_argument("--judge-dtype", default="auto", choices=["auto", "bfloat16", "float32"],
+                   help="judge precision (default auto: as trained where the hardware runs it natively, else fp32)")
     p.add_argument("--backend", default="vllm", choices=["vllm", "openai", "scripted"], metavar="{vllm,openai}")
     p.add_argument("--backend-kwargs", help=argparse.SUPPRESS)
     p.add_argument("--model", default="packaged:smollm2-135m-instruct", help="debater: model ref (vllm) or server model name")
     p.add_argument("--base-url", help="OpenAI-compatible server (--backend openai)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     p.add_argument("--max-concurrency", type=int, default=8, help="requests in flight per actor (openai)")
-    p.add_argument("--dtype", default="bfloat16")
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
+                   help="vLLM engine precision (default auto: bf16 only where the device runs it natively)")
     p.add_argument("--max-model-len", type=int, default=2048)
     p.add_argument("--kv-cache-gib", type=int, default=2, help="VLLM_CPU_KVCACHE_SPACE on CPU")
     p.add_argument("--max-tokens", type=int, default=96)
@@ -336,7 +341,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--shard-size", type=int, default=64, help="items per shard (one round-synchronous batch)")
     p.add_argument("--address", help="join this Ray cluster (default: start a local one)")
     p.add_argument("--num-actors", type=int, default=1)
-    p.add_argument("--num-cpus-per-actor", type=float, default=1.0)
+    p.add_argument("--num-cpus-per-actor", type=lambda v: v if v == "auto" else float(v), default="auto",
+                   help="CPUs each actor reserves (default auto: a local Ray's CPUs shared by the actors)")
     p.add_argument("--num-gpus-per-actor", type=float, default=0.0)
     p.add_argument("--local-num-cpus", type=int, help="CPUs of a local Ray (default: all)")
     p.add_argument("--private-network", default="auto", choices=["auto", "on", "off"])

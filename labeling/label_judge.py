@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 from labeling.artifacts import atomic_write_text
+from labeling.hardware import available_cores, inference_precision
+from labeling.train_stages import recorded_dtype
 from labeling.ray_debate import write_parquet_atomic
 
 log = logging.getLogger("w2s.label")
@@ -52,7 +54,7 @@ def read_judge(judge_dir: Path) -> dict[str, Any]:
     match = _JUDGE_NAME.match(judge_dir.name)
     return {
         "path": str(judge_dir.resolve()), "model_dir": str(model_dir), "dataset": dataset,
-        "max_length": max_length, "bf16": bool(stage.get("bf16", False)),
+        "max_length": max_length, "trained_dtype": recorded_dtype(stage),
         "protocol": match["protocol"] if match else None,
         "stage_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
@@ -89,7 +91,7 @@ def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataF
             texts.append(judge_text(item_text(judge["dataset"], str(item.question), str(item.answer)), transcript.render()))
     if texts:
         probs = predict_proba(judge["model_dir"], texts, batch_size=batch_size, max_length=judge["max_length"],
-                              threads=threads, bf16=judge["bf16"], desc="judge labels", device="cpu")
+                              threads=threads, bf16=judge["dtype"] == "bfloat16", desc="judge labels", device="cpu")
         for index, prob in zip(scored, probs):
             rows[index]["prob"] = float(prob)
     return rows
@@ -114,24 +116,31 @@ def ensemble_rows(per_seed: dict[int, pd.DataFrame]) -> list[dict[str, Any]]:
 
 
 def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list[int], *, dataset_hint: str,
-                    batch_size: int = 16, threads: int = 1, protocol: str | None = None) -> dict[str, Any]:
-    """Write labels/seed<k>.parquet (skipping finished ones) and labels/ensemble.parquet; returns counts."""
+                    batch_size: int = 16, threads: int | str = "auto", dtype: str = "auto",
+                    protocol: str | None = None) -> dict[str, Any]:
+    """Write labels/seed<k>.parquet (skipping finished ones) and labels/ensemble.parquet; returns counts.
+
+    ``dtype``/``threads`` ``auto`` fit this machine (see ``labeling.hardware``); the precision is part of
+    the labels' identity, so a rerun in another precision refuses to mix labels.
+    """
     import pyarrow.parquet as pq
 
     judge = read_judge(judge_dir)
+    judge["dtype"] = inference_precision(dtype, judge["trained_dtype"]).dtype
+    threads = available_cores() if threads == "auto" else int(threads)
     if judge["protocol"] is not None and protocol is not None and judge["protocol"] != protocol:
         log.warning("judge %s was trained on %r transcripts, labeling %r ones", judge_dir.name, judge["protocol"], protocol)
     if dataset_hint not in ("items", judge["dataset"]):
         log.warning("items come from %r, the judge was trained on %r (its item format is used)", dataset_hint, judge["dataset"])
     labels_dir = out / "labels"
-    identity = {k: judge[k] for k in ("path", "stage_sha256")}
+    identity = {k: judge[k] for k in ("path", "stage_sha256", "dtype")}
     marker = labels_dir / "judge.json"
     if marker.is_file() and json.loads(marker.read_text()) != identity:
         raise ValueError(f"{labels_dir} holds labels of another judge ({marker}); remove labels/ or use a new --out")
     atomic_write_text(marker, json.dumps(identity, indent=2))
     ids = items["id"].astype(str).tolist()
     per_seed: dict[int, pd.DataFrame] = {}
-    counts: dict[str, Any] = {"judge": judge["path"], "dataset": judge["dataset"]}
+    counts: dict[str, Any] = {"judge": judge["path"], "dataset": judge["dataset"], "dtype": judge["dtype"]}
     for seed in seeds:
         path = labels_dir / f"seed{seed}.parquet"
         if not path.is_file():

@@ -86,11 +86,15 @@ class ModelNotFoundError(FileNotFoundError):
     """A model reference that names nothing loadable."""
 
 
-def cache_dir() -> Path:
-    """Folder for converted checkpoints: ``$W2S_CACHE_DIR/models`` or ``~/.cache/w2s-debate/models``."""
+def cache_root() -> Path:
+    """The tool's cache folder: ``$W2S_CACHE_DIR`` or ``~/.cache/w2s-debate``."""
     root = os.environ.get(CACHE_ENV)
-    base = Path(root) if root else Path.home() / ".cache" / "w2s-debate"
-    return (base / "models").resolve()
+    return (Path(root) if root else Path.home() / ".cache" / "w2s-debate").resolve()
+
+
+def cache_dir() -> Path:
+    """Folder for converted checkpoints: ``<cache root>/models``."""
+    return cache_root() / "models"
 
 
 def is_packaged(ref: str) -> bool:

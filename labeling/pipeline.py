@@ -33,6 +33,7 @@ from labeling.train_stages import (
     TrainedModel,
     predict_view,
     train_ceiling,
+    training_machine,
     train_judge,
     train_student,
     train_weak_floor,
@@ -170,7 +171,7 @@ def run_training(
     transcripts = {key: transcripts_by_item(read_transcripts(stage)) for key, stage in transcript_stages.items()}
     prompted = run_prompted_judges(cfg, splits, transcripts, transcript_stages, backend) if cfg.prompted_judge else {}
     sources = label_sources(cfg)
-    workers = cfg.training.workers
+    workers = training_machine(cfg)[1].workers
     known: dict = {("floor", seed): model for seed, model in (floors or {}).items()}
     gold_jobs: list[TrainJob] = []
     members: dict[tuple[int, LabelSource], list[TrainJob]] = {}

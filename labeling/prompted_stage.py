@@ -21,7 +21,7 @@ import pandas as pd
 from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig
 from labeling.data_stage import data_semantic
-from labeling.debate_stage import BackendSpec, run_on_ray, vllm_backend_spec
+from labeling.debate_stage import BackendSpec, debate_engine_dtype, run_on_ray, vllm_backend_spec
 from labeling.models import resolve_model
 from labeling.train_stages import TrainedModel
 
@@ -51,7 +51,7 @@ def prompted_stage(cfg: ExperimentConfig, protocol: str, transcripts_from: str |
         "transcripts": transcripts_from,
         "model": judge.model.model_dump(mode="json"),
         "choices": list(judge.choices),
-        "dtype": cfg.debate.engine.dtype,
+        "dtype": debate_engine_dtype(cfg),
         "prompt_version": PROMPT_VERSION,
     }
     return stage_dir(cfg.output_dir, f"prompted-judge-{protocol}", semantic)

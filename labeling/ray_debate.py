@@ -34,6 +34,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from labeling.artifacts import atomic_write_text
+from labeling.hardware import actor_cpus, available_cores
 
 log = logging.getLogger("labeling.ray_debate")
 
@@ -76,6 +77,7 @@ def backend_provenance(backend: Any) -> dict[str, Any]:
         "backend": f"{cls.__module__}.{cls.__qualname__}",
         "model_revision": revision,
         "vllm_version": None if vllm_version is None else str(vllm_version),
+        "dtype": getattr(backend, "dtype", None),
     }
 
 
@@ -92,6 +94,7 @@ def shard_arrow_schema() -> Any:
         ("backend", pa.string()),
         ("model_revision", pa.string()),
         ("vllm_version", pa.string()),
+        ("dtype", pa.string()),
     ]
     base = transcript_arrow_schema()
     return pa.schema(list(base) + [pa.field(name, kind) for name, kind in extra])
@@ -283,16 +286,16 @@ def _run_tasks(spec: dict[str, Any], tasks: list[dict[str, Any]], totals: dict[s
         else:
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             ray.init(
-                num_cpus=ray_cfg.get("local_num_cpus") or os.cpu_count(),
+                num_cpus=ray_cfg.get("local_num_cpus") or available_cores(),
                 include_dashboard=False,
                 _temp_dir=_ray_temp_dir(spec),
                 log_to_driver=True,
             )
     try:
         backend = spec["backend"]
-        actor_cls = _actor_class().options(
-            num_cpus=ray_cfg["num_cpus_per_actor"], num_gpus=ray_cfg["num_gpus_per_actor"]
-        )
+        cpus = actor_cpus(ray_cfg["num_cpus_per_actor"], ray_cfg["num_actors"], ray_cfg.get("local_num_cpus"),
+                          bool(ray_cfg.get("address")))
+        actor_cls = _actor_class().options(num_cpus=cpus, num_gpus=ray_cfg["num_gpus_per_actor"])
         n_actors = min(ray_cfg["num_actors"], len(tasks))
         actors = [actor_cls.remote(backend["factory"], backend.get("kwargs", {}), backend.get("env", {})) for _ in range(n_actors)]
         pool = ActorPool(actors)

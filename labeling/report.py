@@ -12,7 +12,9 @@ import pandas as pd
 
 from labeling.artifacts import atomic_write_parquet, atomic_write_text
 from labeling.config import ExperimentConfig
-from labeling.debate_stage import read_transcripts
+from labeling.debate_stage import debate_engine_dtype, read_transcripts
+from labeling.hardware import available_cores, cpu_model_name
+from labeling.train_stages import training_machine
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,15 @@ def write_report(
 
     rows, correct = build_rows(cfg, splits, outcomes)
     bias = position_bias_estimates(cfg, outcomes)
+    precision, plan = training_machine(cfg)
     meta = {
+        "machine": {
+            "cpu": cpu_model_name(),
+            "available_cores": available_cores(),
+            "training": {"dtype": precision.dtype, "dtype_reason": precision.reason,
+                         "workers": plan.workers, "threads": plan.threads, "threads_reason": plan.reason},
+            "debate_engine_dtype": debate_engine_dtype(cfg) if transcript_stages else None,
+        },
         "position_bias": {p: e.to_dict() for p, e in bias.items()},
         "experiment": cfg.name,
         "dataset": cfg.data.dataset,

@@ -19,6 +19,7 @@ import pandas as pd
 from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data_stage import data_semantic
+from labeling.hardware import Precision, ThreadPlan, resolve_threads, training_device, training_precision
 from labeling.judge_format import judge_text
 from labeling.models import resolve_model
 
@@ -46,9 +47,25 @@ class TrainedModel:
         return self.stage.path / "model"
 
 
+def training_machine(cfg: ExperimentConfig) -> tuple[Precision, ThreadPlan]:
+    """The precision and thread layout training uses on this machine (``auto`` resolved, logged once)."""
+    return (
+        training_precision(cfg.training.dtype),
+        resolve_threads(cfg.training.threads, cfg.training.workers, training_device()),
+    )
+
+
+def recorded_dtype(stage: dict) -> str:
+    """The precision a training stage's model was trained in (``stage.json``; older folders said ``bf16``)."""
+    if "dtype" in stage:
+        return str(stage["dtype"])
+    return "bfloat16" if stage.get("bf16") else "float32"
+
+
 def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int):
     from training import TrainConfig
 
+    precision, plan = training_machine(cfg)
     return TrainConfig(
         epochs=settings.epochs,
         lr=settings.lr,
@@ -58,8 +75,8 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int):
         warmup_ratio=settings.warmup_ratio,
         weight_decay=settings.weight_decay,
         seed=seed,
-        threads=cfg.training.threads,
-        bf16=cfg.training.bf16,
+        threads=plan.threads,
+        bf16=precision.bf16,
         loss=settings.loss,
         loss_params=dict(settings.loss_params),
     )
@@ -84,7 +101,7 @@ def train_and_predict(
         "model": model.model_dump(mode="json"),
         "train": settings.model_dump(mode="json"),
         "seed": seed,
-        "bf16": cfg.training.bf16,
+        "dtype": training_machine(cfg)[0].dtype,  # a bf16 model is never reused as an fp32 one
     }
     stage = stage_dir(cfg.output_dir, kind, full_semantic)
     model_dir = stage.path / "model"
@@ -109,13 +126,14 @@ def predict_view(cfg: ExperimentConfig, stage: StageDir, name: str, view: View, 
 
     path = stage.path / f"pred_{name}.parquet"
     if not path.exists():
+        precision, plan = training_machine(cfg)
         probs = predict_proba(
             stage.path / "model",
             view.texts,
             batch_size=cfg.training.predict_batch_size,
             max_length=max_length,
-            threads=cfg.training.threads,
-            bf16=cfg.training.bf16,
+            threads=plan.threads,
+            bf16=precision.bf16,
             desc=f"predict {stage.kind} {name}",
         )
         atomic_write_parquet(pd.DataFrame({"id": view.ids, "prob": probs}), path)

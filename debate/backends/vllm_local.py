@@ -48,6 +48,7 @@ class VLLMChatBackend:
             **engine_kwargs,
         )
         self._attach(llm, model_id or str(model), vllm.SamplingParams)
+        self.dtype: str | None = str(dtype)  # provenance: the precision the engine generated in
 
     @classmethod
     def from_engine(
@@ -62,6 +63,7 @@ class VLLMChatBackend:
             from vllm import SamplingParams as sampling_params_cls  # type: ignore[no-redef]
         backend = cls.__new__(cls)
         backend._attach(llm, model_id, sampling_params_cls, structured_outputs_cls)
+        backend.dtype = None  # not known for an engine built elsewhere
         return backend
 
     def _attach(

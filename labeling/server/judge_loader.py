@@ -18,6 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from labeling.datasets import item_text
+from labeling.hardware import inference_precision
+from labeling.train_stages import recorded_dtype
 from labeling.judge_format import judge_text
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,12 @@ class LoadedJudge:
     protocol: str
     members: list[JudgeMember]
     debate: DebateDefaults | None
-    bf16: bool
+    dtype: str  # the precision members predict in: "bfloat16" or "float32"
+
+    @property
+    def bf16(self) -> bool:
+        """True when members predict under bf16 autocast."""
+        return self.dtype == "bfloat16"
 
     def format(self, question: str, answer: str, transcript: str = "") -> str:
         """The judge's input text for one item, built by the shared training formatters."""
@@ -118,7 +125,7 @@ class LoadedJudge:
             "dataset": self.dataset,
             "protocol": self.protocol,
             "ensemble_size": len(self.members),
-            "bf16": self.bf16,
+            "dtype": self.dtype,
             "debate_defaults": None if self.debate is None else self.debate.__dict__,
             "members": [m.provenance() for m in self.members],
         }
@@ -219,13 +226,14 @@ def load_judge(
     *,
     protocol: str | None = None,
     training_seed: int = 0,
-    bf16: bool | None = None,
+    dtype: str = "auto",
     device: str = "cpu",
     classify_urls: Sequence[str] = (),
 ) -> LoadedJudge:
     """Load a judge stage folder, or every judge of ``protocol`` in a results folder (an ensemble).
 
-    ``bf16=None`` uses the precision the judge was trained with (``stage.json``'s ``bf16``).
+    ``dtype="auto"`` predicts in the precision the judge was trained in where this machine runs it
+    natively, else in fp32 (see ``labeling.hardware.inference_precision``).
     ``classify_urls`` (one per member, in member order) scores each member with a vLLM pooling
     server serving that member's ``model/`` instead of loading its weights here.
     """
@@ -260,7 +268,8 @@ def load_judge(
         model, tokenizer = load_classifier(ModelSpec(str(member.stage_path / "model")))
         member.model, member.tokenizer = model.to(device).eval(), tokenizer
     first = members[0]
-    use_bf16 = bool(first.stage.get("bf16", False)) if bf16 is None else bf16
+    device_kind = "cuda" if str(device).startswith("cuda") else "cpu"
+    precision = inference_precision(dtype, recorded_dtype(first.stage), device_kind)
     judge = LoadedJudge(
         judge_id=judge_id,
         source=path,
@@ -268,7 +277,7 @@ def load_judge(
         protocol=first.protocol,
         members=members,
         debate=_debate_defaults(first.stage_path, first.stage, first.protocol, first.debate_seed),
-        bf16=use_bf16,
+        dtype=precision.dtype,
     )
     log.info("loaded judge %s (%d member(s), dataset %s)", judge.judge_id, len(members), judge.dataset)
     return judge

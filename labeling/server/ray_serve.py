@@ -36,7 +36,7 @@ class JudgeSource:
     path: str
     protocol: str | None = None
     training_seed: int = 0
-    bf16: bool | None = None
+    dtype: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def build_judge_app(source: JudgeSource, settings: ServerSettings) -> "FastAPI":
     from labeling.server.app import create_app
     from labeling.server.judge_loader import load_judge
 
-    judge = load_judge(source.path, protocol=source.protocol, training_seed=source.training_seed, bf16=source.bf16)
+    judge = load_judge(source.path, protocol=source.protocol, training_seed=source.training_seed, dtype=source.dtype)
     log.info("replica loaded judge %s", judge.judge_id)
     return create_app(judge, settings)
 

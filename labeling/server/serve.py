@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labeling.hardware import available_cores, positive_int_or_auto
+
 if TYPE_CHECKING:
     from labeling.server.settings import ServerSettings
 
@@ -40,8 +42,10 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-items", type=int, default=d.max_items, help="items per request")
     parser.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
     parser.add_argument("--max-transcript-chars", type=int, default=d.max_transcript_chars)
-    parser.add_argument("--threads", type=int, default=d.threads, help="torch threads for the judge")
-    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="default: as trained")
+    parser.add_argument("--threads", type=positive_int_or_auto, default="auto",
+                        help="torch threads for the judge (default auto: the cores this process may use)")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"],
+                        help="judge precision (default auto: as trained where the hardware runs it natively, else fp32)")
     parser.add_argument("--graceful-timeout", type=float, default=30.0, help="seconds in-flight requests get on SIGTERM")
     parser.add_argument("--limit-concurrency", type=int, default=512, help="open connections before 503s")
     parser.add_argument(
@@ -94,12 +98,12 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
         max_transcript_chars=args.max_transcript_chars,
         max_batch=args.max_batch,
         max_wait_ms=args.max_wait_ms,
-        threads=args.threads,
+        threads=available_cores() if args.threads == "auto" else args.threads,
     )
     if args.ray_serve_replicas:
         return serve_with_ray(args, settings)
     judge = load_judge(
-        args.judge, protocol=args.protocol, training_seed=args.training_seed, bf16=args.bf16,
+        args.judge, protocol=args.protocol, training_seed=args.training_seed, dtype=args.dtype,
         classify_urls=args.classify_url or (),
     )
     backend = build_debate_backend(args)
@@ -146,7 +150,7 @@ def serve_with_ray(args: argparse.Namespace, settings: "ServerSettings") -> int:
         num_cpus=args.ray_cpus_per_replica,
         graceful_shutdown_timeout_s=args.graceful_timeout,
     )
-    source = JudgeSource(args.judge, protocol=args.protocol, training_seed=args.training_seed, bf16=args.bf16)
+    source = JudgeSource(args.judge, protocol=args.protocol, training_seed=args.training_seed, dtype=args.dtype)
     owns_ray = not ray.is_initialized()
     if owns_ray:
         local = {} if args.ray_address else {"include_dashboard": False}

@@ -73,7 +73,7 @@ def make_toy_judge(
         "model": {"path": str(base_model), "num_hidden_layers": None},
         "train": train,
         "seed": train_seed,
-        "bf16": False,
+        "dtype": "float32",
     }
     stage = stage_dir(output_dir, f"judge-{protocol}-s{debate_seed}", semantic)
     stage.begin()

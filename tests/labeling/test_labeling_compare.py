@@ -48,7 +48,6 @@ def grid(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
             "training.weak.epochs=1",
             "training.judge.epochs=1",
             "training.strong.epochs=1",
-            "training.bf16=false",
             "training.workers=2",
             "eval.n_boot=100",
             f"compare.datasets=[{{dataset: sciq, source: {shared_data / 'sciq'}}}]",

@@ -46,12 +46,12 @@ def test_wrong_type_names_its_path(tmp_path: Path) -> None:
 def test_overrides_win_and_parse_yaml_values(tmp_path: Path) -> None:
     cfg = load_config(
         write(tmp_path, MINIMAL),
-        ["data.test=7", "debate.seeds=[0, 1, 2]", "models.weak.num_hidden_layers=3", "training.bf16=false"],
+        ["data.test=7", "debate.seeds=[0, 1, 2]", "models.weak.num_hidden_layers=3", "training.dtype=float32"],
     )
     assert cfg.data.test == 7
     assert cfg.debate.seeds == [0, 1, 2]
     assert cfg.models.weak.num_hidden_layers == 3
-    assert cfg.training.bf16 is False
+    assert cfg.training.dtype == "float32"
 
 
 def test_override_without_equals_is_an_error() -> None:
@@ -122,3 +122,16 @@ def test_loss_sources_pick_label_sources() -> None:
     assert some.applies_to("none", "single") and some.applies_to("debate", "debate_ensemble")
     assert not some.applies_to("debate", "single") and not some.applies_to("none", "finetune_ensemble")
     assert some.label == "logconf"  # the sources do not rename the method in tables
+
+
+def test_machine_settings_default_to_auto_and_bf16_names_its_replacement(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL))
+    assert (cfg.training.dtype, cfg.training.threads, cfg.training.workers) == ("auto", "auto", "auto")
+    assert cfg.debate.engine.dtype == "auto"
+    cfg = load_config(write(tmp_path, MINIMAL), ["training.threads=2", "training.workers=1", "debate.engine.dtype=float32"])
+    assert (cfg.training.threads, cfg.training.workers, cfg.debate.engine.dtype) == (2, 1, "float32")
+    with pytest.raises(ConfigError, match="training.dtype"):
+        load_config(write(tmp_path, MINIMAL), ["training.bf16=true"])
+    for bad in ("training.threads=0", "training.workers=many", "training.dtype=fp16", "debate.engine.dtype=int8"):
+        with pytest.raises(ConfigError, match=bad.split("=")[0].replace(".", r"\.")):
+            load_config(write(tmp_path, MINIMAL), [bad])

@@ -111,7 +111,7 @@ def tiny_judge(tmp_path_factory, tiny_model_dir) -> Path:
     model, tokenizer = load_classifier(ModelSpec(str(tiny_model_dir)))
     model.save_pretrained(folder / "model")
     tokenizer.save_pretrained(folder / "model")
-    (folder / "stage.json").write_text(json.dumps({"data": {"dataset": "sciq"}, "train": {"max_length": 128}, "bf16": False}))
+    (folder / "stage.json").write_text(json.dumps({"data": {"dataset": "sciq"}, "train": {"max_length": 128}, "dtype": "float32"}))
     return folder
 
 

@@ -36,7 +36,6 @@ def tiny_config(tmp_path: Path, checkpoint: Path, shared_data: Path, *extra: str
         "training.weak.epochs=1",
         "training.judge.epochs=1",
         "training.strong.epochs=1",
-        "training.bf16=false",
         "eval.n_boot=200",
         *extra,
     ]

@@ -118,8 +118,8 @@ def test_real_vllm_pooling_server_agrees_with_the_local_judge(
     args = ["--model", str(judge_dir / "model"), "--runner", "pooling", "--dtype", "float32",
             "--max-model-len", "256", "--served-model-name", "judge"]
     with vllm_openai_server(args, tmp_path / "vllm.log") as url:
-        local = load_judge(judge_dir, bf16=False)
-        remote = load_judge(judge_dir, bf16=False, classify_urls=[url])
+        local = load_judge(judge_dir, dtype="float32")
+        remote = load_judge(judge_dir, dtype="float32", classify_urls=[url])
         texts = [local.format(i["question"], i["answer"], i.get("transcript", "")) for i in ITEMS]
         want, got = local.predict_members(texts)[0], remote.predict_members(texts)[0]
     np.testing.assert_allclose(got, want, atol=2e-3)
