@@ -1,0 +1,36 @@
+"""The application layer: ``w2s run``/``compare`` (experiment), ``w2s label`` (label), ``serve-judge`` (serve).
+
+The public surface, resolved on first use so that ``import labeling`` stays light:
+
+* ``load_config(path, overrides)``: a validated experiment config (YAML plus ``--set`` overrides);
+* ``run_pipeline(cfg)``: every stage of one experiment, then its table and plot;
+* ``run_compare(cfg)``: a protocol grid and its comparison tables;
+* ``run_label_job(args)``: batch debate labels into a resumable folder;
+* ``serve_judge(args)``: the judge as an HTTP endpoint (the package ``labeling.serve`` holds the app).
+
+Packages, in the order data flows: ``store`` (stage folders, atomic writes, model references),
+``data`` (datasets, splits), ``exec`` (machine settings, the shard engine on Ray, the training
+pool), ``stages`` (transcripts, prompted verdicts, trained models), then the applications
+``experiment``, ``label`` and ``serve``; ``config`` and ``cli`` are shared by all three.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "load_config": ("labeling.config", "load_config"),
+    "run_pipeline": ("labeling.experiment.pipeline", "run_pipeline"),
+    "run_compare": ("labeling.experiment.compare", "run_compare"),
+    "run_label_job": ("labeling.label.job", "run_label_job"),
+    "serve_judge": ("labeling.serve.commands", "cmd_serve_judge"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module, attribute = _EXPORTS[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

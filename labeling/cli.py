@@ -10,7 +10,7 @@ import sys
 from typing import Callable
 
 from labeling.config import ConfigError, ExperimentConfig, load_config
-from labeling.models import PACKAGED_MODELS, ModelNotFoundError, prepare_packaged_model
+from labeling.store import PACKAGED_MODELS, ModelNotFoundError, prepare_packaged_model
 
 log = logging.getLogger("w2s")
 
@@ -33,7 +33,7 @@ def _load(args: argparse.Namespace) -> ExperimentConfig:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """All stages, then the results table."""
-    from labeling.pipeline import run_pipeline
+    from labeling.experiment.pipeline import run_pipeline
 
     out = run_pipeline(_load(args))
     print(f"\nresults: {out}/results.md  plot: {out}/results.png")
@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     """Only the splits."""
-    from labeling.data_stage import prepare_splits
+    from labeling.data.stage import prepare_splits
 
     splits = prepare_splits(_load(args))
     print(json.dumps({name: len(frame) for name, frame in splits.items()}))
@@ -51,8 +51,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_debate(args: argparse.Namespace) -> int:
     """Splits and transcripts."""
-    from labeling.data_stage import prepare_splits
-    from labeling.pipeline import floor_and_debates
+    from labeling.data.stage import prepare_splits
+    from labeling.experiment.pipeline import floor_and_debates
 
     cfg = _load(args)
     _, stages = floor_and_debates(cfg, prepare_splits(cfg))
@@ -63,8 +63,8 @@ def cmd_debate(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Splits, transcripts (reused or made) and every model; no table."""
-    from labeling.data_stage import prepare_splits
-    from labeling.pipeline import floor_and_debates, run_training
+    from labeling.data.stage import prepare_splits
+    from labeling.experiment.pipeline import floor_and_debates, run_training
 
     cfg = _load(args)
     splits = prepare_splits(cfg)
@@ -82,7 +82,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Every dataset of the grid, then comparison tables and plots."""
-    from labeling.compare import run_compare
+    from labeling.experiment.compare import run_compare
 
     out = run_compare(_load(args))
     print(f"\ncomparison: {out}/compare.md  plots: {out}/compare_pgr.png, {out}/compare_judges.png")
@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("names", nargs="*", help=f"packaged model names (default: all of {sorted(PACKAGED_MODELS)})")
     models.add_argument("--force", action="store_true", help="convert again even if prepared")
     models.set_defaults(func=cmd_models)
-    from labeling.label_job import add_commands as add_label_commands
-    from labeling.server.serve import add_commands as add_server_commands
+    from labeling.label.job import add_commands as add_label_commands
+    from labeling.serve.commands import add_commands as add_server_commands
 
     add_label_commands(sub)
     add_server_commands(sub)

@@ -69,7 +69,7 @@ class EngineConfig(_Strict):
     """vLLM engine settings of each debate actor.
 
     ``dtype: auto`` picks bf16 where the engine's device runs it natively (a CUDA GPU with bf16,
-    a CPU with AVX512_BF16 or AMX) and fp32 elsewhere (see ``labeling.hardware``).
+    a CPU with AVX512_BF16 or AMX) and fp32 elsewhere (see ``labeling.exec.hardware``).
     """
 
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"

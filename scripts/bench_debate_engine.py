@@ -113,7 +113,7 @@ def run_sequential(items: Sequence[Any], protocol: Any, backend: Any, sampling: 
 def load_items(n: int) -> list[Any]:
     """The first ``n`` SciQ items (train split, local copy) as DebateItems."""
     from debate import DebateItem
-    from labeling.datasets import load_rows
+    from labeling.data.registry import load_rows
 
     rows = load_rows("sciq", source=SCIQ, split="train", limit=n)
     return [DebateItem(item_id=r["id"], question=r["question"], answer=r["answer"]) for r in rows]
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from debate import SamplingConfig, VLLMChatBackend, get_protocol
-    from labeling.models import resolve_model
+    from labeling.store import resolve_model
 
     scale = [int(n) for n in args.scale.split(",") if n] + ([1000, 5000] if args.large else [])
     batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b]

@@ -45,7 +45,7 @@ def tiny_judge(workdir: Path) -> Path:
     spec = importlib.util.spec_from_file_location("w2s_test_conftest", REPO / "tests" / "conftest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    from labeling.server.toy_judge import make_toy_judge
+    from labeling.serve.toy_judge import make_toy_judge
 
     base = module.build_tiny_checkpoint(workdir / "tiny")
     return make_toy_judge(workdir / "runs", base)
@@ -53,7 +53,7 @@ def tiny_judge(workdir: Path) -> Path:
 
 def toy_judge_from(base_model: Path, layers: int | None, workdir: Path) -> Path:
     """A toy judge trained briefly from a real checkpoint (optionally cut to ``layers`` layers)."""
-    from labeling.server.toy_judge import make_toy_judge
+    from labeling.serve.toy_judge import make_toy_judge
 
     if layers is not None:
         from training import load_classifier, ModelSpec
@@ -71,7 +71,7 @@ class Server:
     def __init__(self, judge: Path, key: str, max_batch: int, max_wait_ms: float, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "labeling.server.serve", "serve-judge", "--judge", str(judge),
+        argv = [sys.executable, "-m", "labeling.serve.commands", "serve-judge", "--judge", str(judge),
                 "--host", "127.0.0.1", "--port", str(self.port), "--max-batch", str(max_batch),
                 "--max-wait-ms", str(max_wait_ms)]
         env = {**os.environ, "W2S_JUDGE_API_KEYS": key, "PYTHONPATH": str(REPO), "TQDM_DISABLE": "1"}

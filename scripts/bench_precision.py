@@ -69,7 +69,7 @@ def vllm_worker(model_dir: str, dtype: str, requests: int, new_tokens: int, deba
     from dataclasses import replace
 
     from debate import DebateItem, SamplingConfig, VLLMChatBackend, get_protocol, run_protocol
-    from labeling.datasets import load_rows
+    from labeling.data.registry import load_rows
 
     backend = VLLMChatBackend(model_dir, dtype=dtype, max_model_len=2048, enforce_eager=True)
     llm = backend._llm
@@ -145,7 +145,7 @@ def main() -> None:
 
     import torch
 
-    from labeling.hardware import available_cores, cpu_model_name, read_cpu_flags, resolve_precision
+    from labeling.exec.hardware import available_cores, cpu_model_name, read_cpu_flags, resolve_precision
 
     flags = read_cpu_flags() or frozenset()
     shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]

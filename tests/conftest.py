@@ -31,7 +31,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Enter a private network namespace (loopback only) for the whole session, when possible."""
-    from labeling.netns import can_isolate, enter_private_netns, inside_private_netns
+    from labeling.exec.netns import can_isolate, enter_private_netns, inside_private_netns
 
     os.environ.setdefault("W2S_CACHE_DIR", str(REPO_ROOT / ".cache"))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -51,7 +51,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:
     """The packaged SmolLM2-135M-Instruct as an HF checkpoint (converted once, then cached)."""
-    from labeling.models import prepare_packaged_model
+    from labeling.store.model_refs import prepare_packaged_model
 
     return prepare_packaged_model("smollm2-135m-instruct")
 

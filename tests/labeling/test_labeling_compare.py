@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeling.compare import run_compare
+from labeling.experiment.compare import run_compare
 from labeling.config import load_config
-from labeling.debate_stage import BackendSpec
+from labeling.exec.backends import BackendSpec
 
 SCRIPTED = BackendSpec("debate.backends.scripted:ScriptedBackend", {}, {})
 REPO = Path(__file__).resolve().parents[2]

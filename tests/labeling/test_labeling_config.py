@@ -89,7 +89,7 @@ def test_config_hash_is_stable_and_sensitive() -> None:
 
 
 def test_ensemble_protocols_limit_seeds_and_label_sources(tmp_path: Path) -> None:
-    from labeling.pipeline import LabelSource, label_sources
+    from labeling.experiment.pipeline import LabelSource, label_sources
 
     text = MINIMAL + (
         "debate: {protocols: [none, debate, consultancy], seeds: [0, 1, 2], ensemble_protocols: [debate]}\n"

@@ -1,4 +1,4 @@
-"""Tests for labeling.datasets: local loading of the shared copies, formatting rules, errors."""
+"""Tests for labeling.data.registry: local loading of the shared copies, formatting rules, errors."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import labeling.datasets as lds
-from labeling.datasets import (DATASETS, NONE_OF_THE_ABOVE, SCHEMA_COLUMNS, available_splits,
+import labeling.data.registry as lds
+from labeling.data.registry import (DATASETS, NONE_OF_THE_ABOVE, SCHEMA_COLUMNS, available_splits,
                                load_items_file, load_rows)
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

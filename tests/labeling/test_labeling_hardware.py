@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling.hardware import (
+from labeling.exec.hardware import (
     ASSUME_NO_BF16_ENV,
     Hardware,
     decide_precision,
@@ -151,7 +151,7 @@ def test_count_parser() -> None:
 
 
 def test_probe_is_measured_once_per_machine_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import labeling.hardware as hardware
+    import labeling.exec.hardware as hardware
 
     monkeypatch.setenv("W2S_CACHE_DIR", str(tmp_path))
     calls = []
@@ -164,14 +164,14 @@ def test_probe_is_measured_once_per_machine_and_cached(tmp_path: Path, monkeypat
 
 
 def test_probe_measures_a_real_ratio() -> None:
-    from labeling.hardware import measure_bf16_ratio
+    from labeling.exec.hardware import measure_bf16_ratio
 
     ratio = measure_bf16_ratio((64, 64, 64), seconds=0.02)
     assert 0.001 < ratio < 1000
 
 
 def test_engine_actors_share_the_local_cpus() -> None:
-    from labeling.hardware import actor_cpus
+    from labeling.exec.hardware import actor_cpus
 
     assert actor_cpus("auto", 1, 2, joins_cluster=False) == 2.0
     assert actor_cpus("auto", 4, 2, joins_cluster=False) == 1.0  # never 0: an actor must be schedulable

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling.datasets import item_text, load_rows
+from labeling.data.registry import item_text, load_rows
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from labeling.judge_format import TRANSCRIPT_HEADING, judge_text
-from labeling.train_stages import plain_view, transcript_view
+from labeling.data.judge_input import TRANSCRIPT_HEADING, judge_text
+from labeling.stages.trained import plain_view, transcript_view
 
 
 def split(labels: list[int]) -> pd.DataFrame:

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from debate import ScriptedBackend
-from labeling.label_job import failure_kind, load_items, main as label_main
-from labeling.ray_debate import backend_provenance, run_shard, timings_path, tool_version
+from labeling.label.job import failure_kind, load_items, main as label_main
+from labeling.stages.debate_shards import backend_provenance, run_debate_shard as run_shard, timings_path, tool_version
 
 N_ITEMS = 6
 
@@ -122,8 +122,8 @@ def label_argv(items: Path, out: Path, judge: Path, seeds: int = 2) -> list[str]
 
 def test_label_job_end_to_end_with_failures_and_rerun(tmp_path, tiny_judge, ray_session, monkeypatch) -> None:
     from debate import Transcript
-    from labeling.datasets import item_text
-    from labeling.judge_format import judge_text
+    from labeling.data.registry import item_text
+    from labeling.data.judge_input import judge_text
     from training import predict_proba
 
     items = write_items(tmp_path / "items.jsonl", fail_index=2)
@@ -175,7 +175,7 @@ def test_rerun_with_other_settings_is_refused(tmp_path, tiny_judge, ray_session)
 
 
 def test_weak_picks_from_probabilities_or_picks(tmp_path) -> None:
-    from labeling.label_job import read_weak_picks
+    from labeling.label.job import read_weak_picks
 
     path = tmp_path / "pred.parquet"
     pd.DataFrame({"id": ["a", "b", "c"], "prob": [0.9, 0.2, 0.5]}).to_parquet(path)

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from labeling.label_job import main as label_main
+from labeling.label.job import main as label_main
 
 from test_labeling_label_job import N_ITEMS, label_argv, tiny_judge, write_items  # noqa: F401 (fixture)
 
@@ -15,7 +15,7 @@ from test_labeling_label_job import N_ITEMS, label_argv, tiny_judge, write_items
 def test_prompted_labels_match_the_judge_and_skip_failed_transcripts(tmp_path, tiny_judge, ray_session) -> None:
     from debate import PromptedJudge, Transcript
     from debate.backends.scripted import ScriptedBackend
-    from labeling.datasets import item_text
+    from labeling.data.registry import item_text
 
     items = write_items(tmp_path / "items.jsonl", fail_index=1)
     out = tmp_path / "out"

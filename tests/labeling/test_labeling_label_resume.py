@@ -94,7 +94,7 @@ def shard_files(out: Path) -> dict[str, bytes]:
 
 
 def test_kill_9_at_random_points_then_rerun_gives_the_reference_shards(tmp_path, ray_session) -> None:
-    from labeling.label_job import main as label_main
+    from labeling.label.job import main as label_main
 
     items = write_items(tmp_path / "items.jsonl")
     reference_dir = tmp_path / "reference"
@@ -107,7 +107,7 @@ def test_kill_9_at_random_points_then_rerun_gives_the_reference_shards(tmp_path,
     out = tmp_path / "killed"
     short_tmp = Path(tempfile.mkdtemp(prefix="w2sk", dir="/tmp"))  # Ray's socket paths must stay short
     env = {**os.environ, "TMPDIR": str(short_tmp), "PYTHONPATH": str(REPO)}
-    argv = [sys.executable, "-m", "labeling.label_job", *label_args(items, out)]
+    argv = [sys.executable, "-m", "labeling.label.job", *label_args(items, out)]
     outcomes: list[str] = []
     try:
         for trial in range(TRIALS):

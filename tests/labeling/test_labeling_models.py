@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labeling.models import ModelNotFoundError, prepare_packaged_model, resolve_model
+from labeling.store.model_refs import ModelNotFoundError, prepare_packaged_model, resolve_model
 
 
 def test_local_checkpoint_resolves_to_its_absolute_path(tiny_model_dir: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labeling.artifacts import COMPLETE
+from labeling.store.stages import COMPLETE
 from labeling.config import ExperimentConfig, load_config
-from labeling.debate_stage import BackendSpec
-from labeling.pipeline import run_pipeline
+from labeling.exec.backends import BackendSpec
+from labeling.experiment.pipeline import run_pipeline
 
 SCRIPTED = BackendSpec("debate.backends.scripted:ScriptedBackend", {}, {})
 REPO = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeling.pipeline import run_pipeline
-from labeling.prompted_stage import judged_items
+from labeling.experiment.pipeline import run_pipeline
+from labeling.stages.prompted import judged_items
 
 from test_labeling_pipeline import SCRIPTED, tiny_config
 
@@ -59,7 +59,7 @@ def test_prompted_stages_hold_verdicts_for_every_item_and_never_the_label(prompt
 
 def test_rerun_reuses_the_prompted_stages(prompted_run, forbid_training) -> None:
     cfg, _ = prompted_run
-    from labeling.debate_stage import BackendSpec
+    from labeling.exec.backends import BackendSpec
 
     run_pipeline(cfg, backend=BackendSpec("no.such.module:Backend", {}, {}))
 

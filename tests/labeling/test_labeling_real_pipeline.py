@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from debate import Transcript
-from labeling.artifacts import COMPLETE
+from labeling.store.stages import COMPLETE
 from labeling.config import load_config
-from labeling.pipeline import run_pipeline
+from labeling.experiment.pipeline import run_pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from labeling.datasets import item_text
-from labeling.judge_format import judge_text
-from labeling.server.app import create_app
-from labeling.server.judge_loader import load_judge
-from labeling.server.openapi import DOC_PATH, openapi_document
-from labeling.server.settings import ServerSettings
-from labeling.server.toy_judge import TOY_TRANSCRIPT, make_toy_judge
+from labeling.data.registry import item_text
+from labeling.data.judge_input import judge_text
+from labeling.serve.app import create_app
+from labeling.serve.judge_loader import load_judge
+from labeling.serve.openapi import DOC_PATH, openapi_document
+from labeling.serve.settings import ServerSettings
+from labeling.serve.toy_judge import TOY_TRANSCRIPT, make_toy_judge
 
 KEY = "test-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -189,6 +189,6 @@ def test_metrics_are_prometheus_text(judge) -> None:
 def test_health_and_the_served_schema_is_the_checked_in_one(client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     served = client.get("/openapi.json").json()
-    assert served == json.loads(DOC_PATH.read_text()), "regenerate with: python -m labeling.server.openapi"
+    assert served == json.loads(DOC_PATH.read_text()), "regenerate with: python -m labeling.serve.openapi"
     assert served == openapi_document()
     assert "/v1/judge" in served["paths"] and "HTTPBearer" in served["components"]["securitySchemes"]

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from labeling.server.batching import BatcherClosed, MicroBatcher
+from labeling.serve.batching import BatcherClosed, MicroBatcher
 
 
 class FakeForward:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from labeling.server.app import create_app
-from labeling.server.judge_loader import load_judge
-from labeling.server.settings import ServerSettings
-from labeling.server.toy_judge import TOY_TRANSCRIPT, make_toy_judge
+from labeling.serve.app import create_app
+from labeling.serve.judge_loader import load_judge
+from labeling.serve.settings import ServerSettings
+from labeling.serve.toy_judge import TOY_TRANSCRIPT, make_toy_judge
 
 KEY = "classify-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -103,7 +103,7 @@ def test_a_failing_pooling_server_gives_502_not_a_guess(judge_dir, free_port) ->
 
 
 def test_one_url_per_ensemble_member(judge_dir) -> None:
-    from labeling.server.judge_loader import JudgeLoadError
+    from labeling.serve.judge_loader import JudgeLoadError
 
     with pytest.raises(JudgeLoadError, match="2 pooling-server URLs for 1 judge members"):
         load_judge(judge_dir, classify_urls=["http://127.0.0.1:9", "http://127.0.0.1:9"])

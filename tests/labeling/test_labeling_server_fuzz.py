@@ -18,10 +18,10 @@ from schemathesis import APIOperation, GenerationMode
 from schemathesis.python import asgi
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from labeling.server.app import create_app
-from labeling.server.judge_loader import load_judge
-from labeling.server.settings import ServerSettings
-from labeling.server.toy_judge import make_toy_judge
+from labeling.serve.app import create_app
+from labeling.serve.judge_loader import load_judge
+from labeling.serve.settings import ServerSettings
+from labeling.serve.toy_judge import make_toy_judge
 
 KEY = "fuzz-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from labeling.server.app import create_app
-from labeling.server.judge_loader import JudgeLoadError, load_judge
-from labeling.server.settings import (
+from labeling.serve.app import create_app
+from labeling.serve.judge_loader import JudgeLoadError, load_judge
+from labeling.serve.settings import (
     InsecureBindingError,
     ServerSettings,
     ensure_safe_binding,
@@ -20,7 +20,7 @@ from labeling.server.settings import (
     load_api_keys,
     read_key_file,
 )
-from labeling.server.toy_judge import make_toy_judge
+from labeling.serve.toy_judge import make_toy_judge
 
 ITEM = {"question": "what type of energy is water", "answer": "the good answer"}
 
@@ -105,7 +105,7 @@ def test_binding_beyond_loopback_needs_keys() -> None:
 
 
 def test_cli_refuses_a_public_host_without_keys_before_loading(monkeypatch, tmp_path, capsys) -> None:
-    from labeling.server.serve import main
+    from labeling.serve.commands import main
 
     monkeypatch.delenv("W2S_JUDGE_API_KEYS", raising=False)
     assert main(["serve-judge", "--judge", str(tmp_path / "missing"), "--host", "0.0.0.0"]) == 2

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labeling.server.client import JudgeClient, JudgeClientError
-from labeling.server.toy_judge import make_toy_judge
+from labeling.serve.client import JudgeClient, JudgeClientError
+from labeling.serve.toy_judge import make_toy_judge
 
 KEY = "proc-key-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def judge_dir(tmp_path_factory, tiny_model_dir) -> Path:
 
 def start_server(judge_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "W2S_JUDGE_API_KEYS": KEY, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    argv = [sys.executable, "-m", "labeling.server.serve", "serve-judge", "--judge", str(judge_dir),
+    argv = [sys.executable, "-m", "labeling.serve.commands", "serve-judge", "--judge", str(judge_dir),
             "--port", str(port), "--graceful-timeout", "20"]
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
@@ -57,7 +57,7 @@ def test_client_and_sigterm_during_load(judge_dir, tmp_path, monkeypatch, capsys
         with JudgeClient(url, "wrong-key-0123456789abcdef") as bad, pytest.raises(JudgeClientError) as err:
             bad.judge(ITEMS[:1])
         assert err.value.status == 401
-        from labeling.server.serve import main as cli
+        from labeling.serve.commands import main as cli
 
         monkeypatch.setenv("W2S_JUDGE_API_KEY", KEY)
         capsys.readouterr()

@@ -13,12 +13,12 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
-from labeling.server import serve as serve_cli
-from labeling.server.app import create_app
-from labeling.server.judge_loader import load_judge
-from labeling.server.ray_serve import JudgeSource, ReplicaOptions, deploy_judge, replica_states
-from labeling.server.settings import InsecureBindingError, ServerSettings
-from labeling.server.toy_judge import TOY_TRANSCRIPT, make_toy_judge
+from labeling.serve import commands as serve_cli
+from labeling.serve.app import create_app
+from labeling.serve.judge_loader import load_judge
+from labeling.serve.ray_serve import JudgeSource, ReplicaOptions, deploy_judge, replica_states
+from labeling.serve.settings import InsecureBindingError, ServerSettings
+from labeling.serve.toy_judge import TOY_TRANSCRIPT, make_toy_judge
 
 KEY = "serve-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -76,7 +76,7 @@ def test_cli_hands_ray_serve_the_judge_without_loading_it_here(monkeypatch, tmp_
 
     monkeypatch.setenv("W2S_JUDGE_API_KEYS", KEY)
     monkeypatch.setattr(serve_cli, "serve_with_ray", fake_serve_with_ray)
-    monkeypatch.setattr("labeling.server.judge_loader.load_judge", no_load)
+    monkeypatch.setattr("labeling.serve.judge_loader.load_judge", no_load)
     argv = ["serve-judge", "--judge", str(tmp_path), "--ray-serve-replicas", "3", "--ray-cpus-per-replica", "0.5"]
     assert run_cli([*argv, "--max-batch", "4"]) == 0
     assert seen["args"].ray_serve_replicas == 3 and seen["args"].ray_cpus_per_replica == 0.5
@@ -93,7 +93,7 @@ def test_cli_serves_until_sigterm_then_shuts_serve_down(monkeypatch, tmp_path) -
     import ray
     from ray import serve
 
-    import labeling.server.ray_serve as ray_serve
+    import labeling.serve.ray_serve as ray_serve
 
     calls = []
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from labeling.datasets import item_text
-from labeling.judge_format import judge_text
-from labeling.server.client import JudgeClient
-from labeling.server.toy_judge import TOY_TRANSCRIPT, make_toy_judge
+from labeling.data.registry import item_text
+from labeling.data.judge_input import judge_text
+from labeling.serve.client import JudgeClient
+from labeling.serve.toy_judge import TOY_TRANSCRIPT, make_toy_judge
 
 from test_labeling_server_process import KEY, start_server
 

@@ -1,4 +1,4 @@
-"""Tests for labeling.splits: sizes, disjointness by id and text, determinism, errors."""
+"""Tests for labeling.data.splits: sizes, disjointness by id and text, determinism, errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import datasets
 import pytest
 
-from labeling.datasets import SCHEMA_FEATURES, load_rows
-from labeling.splits import SPLIT_NAMES, SplitSizes, make_splits, normalize_text
+from labeling.data.registry import SCHEMA_FEATURES, load_rows
+from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits, normalize_text
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

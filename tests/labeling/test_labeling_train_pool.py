@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from labeling.train_pool import TrainJob, run_jobs
+from labeling.exec.train_pool import TrainJob, run_jobs
 
 
 def pid_and_value(value: int) -> tuple[int, int]:

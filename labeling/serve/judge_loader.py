@@ -17,10 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from labeling.datasets import item_text
-from labeling.hardware import inference_precision
-from labeling.train_stages import recorded_dtype
-from labeling.judge_format import judge_text
+from labeling.data.registry import item_text
+from labeling.exec.hardware import inference_precision
+from labeling.stages.trained import recorded_dtype
+from labeling.data.judge_input import judge_text
 
 log = logging.getLogger(__name__)
 
@@ -233,14 +233,14 @@ def load_judge(
     """Load a judge stage folder, or every judge of ``protocol`` in a results folder (an ensemble).
 
     ``dtype="auto"`` predicts in the precision the judge was trained in where this machine runs it
-    natively, else in fp32 (see ``labeling.hardware.inference_precision``).
+    natively, else in fp32 (see ``labeling.exec.hardware.inference_precision``).
     ``classify_urls`` (one per member, in member order) scores each member with a vLLM pooling
     server serving that member's ``model/`` instead of loading its weights here.
     """
     from transformers import AutoTokenizer
 
     from training import ModelSpec, load_classifier
-    from labeling.server.vllm_classify import VLLMClassifyClient
+    from labeling.serve.vllm_classify import VLLMClassifyClient
 
     path = Path(path).resolve()
     if (path / "manifest.json").is_file():

@@ -18,25 +18,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig
-from labeling.data_stage import data_semantic
-from labeling.debate_stage import BackendSpec, debate_engine_dtype, run_on_ray, vllm_backend_spec
-from labeling.models import resolve_model
-from labeling.train_stages import TrainedModel
+from labeling.data.stage import data_semantic
+from labeling.exec.backends import BackendSpec, vllm_backend_spec
+from labeling.exec.shards import SHARD_GLOB, plan_shards, read_shards, run_on_ray
+from labeling.stages.trained import TrainedModel
+from labeling.stages.transcripts import debate_engine_dtype
+from labeling.store import StageDir, atomic_write_parquet, stage_dir
 
 log = logging.getLogger(__name__)
 
 JUDGED_SPLITS = ("strong_train", "test")
 TASK_KIND = "prompted_judge"
+RUNNER = "labeling.stages.prompted:run_prompted_shard"
 
 
 def prompted_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
     """The in-process vLLM backend of the prompted judge's model (the debate engine's settings)."""
-    spec = vllm_backend_spec(cfg)
     judge = cfg.prompted_judge
     assert judge is not None
-    return BackendSpec(spec.factory, {**spec.kwargs, "model": resolve_model(judge.model.path)}, spec.env)
+    return vllm_backend_spec(judge.model.path, cfg.debate.engine, cfg.ray.num_gpus_per_actor)
 
 
 def prompted_stage(cfg: ExperimentConfig, protocol: str, transcripts_from: str | None) -> StageDir:
@@ -93,25 +94,14 @@ def run_prompted_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
 
 def prompted_tasks(folder: Path, n_items: int, shard_size: int, choices: list[str]) -> list[dict[str, Any]]:
     """One prompted-judge task per ``shard_size`` slice of ``folder/items.parquet``."""
-    return [
-        {
-            "kind": TASK_KIND,
-            "items_path": str(folder / "items.parquet"),
-            "start": start,
-            "stop": min(start + shard_size, n_items),
-            "out_path": str(folder / f"shard-{start // shard_size:05d}.parquet"),
-            "choices": list(choices),
-        }
-        for start in range(0, n_items, shard_size)
-    ]
+    return plan_shards(RUNNER, TASK_KIND, folder, n_items, shard_size, {"choices": list(choices)})
 
 
 def read_verdicts(folder: Path) -> pd.DataFrame:
-    """Every (split, id, prob) the shards of ``folder`` hold."""
-    shards = sorted(folder.glob("shard-*.parquet"))
-    if not shards:
+    """Every (split, id, prob) the shards of ``folder`` hold (none yet: an empty frame)."""
+    if not any(folder.glob(SHARD_GLOB)):
         return pd.DataFrame({"split": [], "id": [], "prob": []})
-    return pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    return read_shards(folder)
 
 
 def _finish(stage: StageDir, items: pd.DataFrame) -> None:
@@ -164,7 +154,7 @@ def run_prompted_judges(
         judge_tasks = prompted_tasks(stage.path, len(items), cfg.debate.shard_size, cfg.prompted_judge.choices)
         tasks += [t for t in judge_tasks if not Path(t["out_path"]).exists()]
     if tasks:
-        run_on_ray(cfg, tasks, backend or prompted_backend_spec(cfg))
+        run_on_ray(tasks, backend or prompted_backend_spec(cfg), cfg.ray, cfg.output_dir)
     judged: dict[str, TrainedModel] = {}
     for protocol, stage, items in planned:
         if not stage.complete:

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labeling.hardware import available_cores, positive_int_or_auto
+from labeling.exec.hardware import available_cores, positive_int_or_auto
 
 if TYPE_CHECKING:
-    from labeling.server.settings import ServerSettings
+    from labeling.serve.settings import ServerSettings
 
 log = logging.getLogger("w2s.serve")
 
@@ -23,7 +23,7 @@ DEBATER_KEY_ENV = "W2S_DEBATER_API_KEY"
 
 def add_serve_args(parser: argparse.ArgumentParser) -> None:
     """The options of ``serve-judge``."""
-    from labeling.server.settings import ServerSettings
+    from labeling.serve.settings import ServerSettings
 
     d = ServerSettings()
     parser.add_argument("--judge", required=True, help="a judge stage folder or a results folder with manifest.json")
@@ -85,9 +85,9 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bar per forward pass (read at tqdm import)
     import uvicorn
 
-    from labeling.server.app import create_app
-    from labeling.server.judge_loader import load_judge
-    from labeling.server.settings import ServerSettings, ensure_safe_binding, load_api_keys
+    from labeling.serve.app import create_app
+    from labeling.serve.judge_loader import load_judge
+    from labeling.serve.settings import ServerSettings, ensure_safe_binding, load_api_keys
 
     keys = load_api_keys(args.api_key_file)
     ensure_safe_binding(args.host, keys)  # before the (slow) model load
@@ -139,7 +139,7 @@ def serve_with_ray(args: argparse.Namespace, settings: "ServerSettings") -> int:
     import ray
     from ray import serve
 
-    from labeling.server.ray_serve import JudgeSource, ReplicaOptions, deploy_judge
+    from labeling.serve.ray_serve import JudgeSource, ReplicaOptions, deploy_judge
 
     if args.debater_url or args.debater_model_path:
         raise ValueError("--ray-serve-replicas serves judges only; drop the --debater-* options to use it")
@@ -190,8 +190,8 @@ def _read_items(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     """Send items to a running judge server and print its JSON answer."""
-    from labeling.server.client import JudgeClient, JudgeClientError
-    from labeling.server.settings import read_key_file
+    from labeling.serve.client import JudgeClient, JudgeClientError
+    from labeling.serve.settings import read_key_file
 
     key = None
     if args.api_key_file:
@@ -225,12 +225,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m labeling.server.serve serve-judge|judge ...`` (the same commands as ``w2s``)."""
-    from labeling.server.judge_loader import JudgeLoadError
-    from labeling.server.settings import InsecureBindingError
+    """``python -m labeling.serve.commands serve-judge|judge ...`` (the same commands as ``w2s``)."""
+    from labeling.serve.judge_loader import JudgeLoadError
+    from labeling.serve.settings import InsecureBindingError
 
     os.environ.setdefault("TQDM_DISABLE", "1")
-    parser = argparse.ArgumentParser(prog="python -m labeling.server.serve")
+    parser = argparse.ArgumentParser(prog="python -m labeling.serve.commands")
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import atomic_write_text
+from labeling.store import atomic_write_text
 from labeling.config import CompareDataset, ExperimentConfig
-from labeling.debate_stage import BackendSpec
+from labeling.exec.backends import BackendSpec
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def plot_judge_transcripts(rows: list[dict], path: Path) -> Path:
 
 def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
     """Run every dataset of the grid (reusing finished stages) and write the comparison."""
-    from labeling.pipeline import run_pipeline
+    from labeling.experiment.pipeline import run_pipeline
 
     rows: list[dict] = []
     bias: list[dict] = []

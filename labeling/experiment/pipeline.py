@@ -16,20 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import atomic_write_text
+from labeling.store import atomic_write_text
 from labeling.config import ExperimentConfig
-from labeling.data_stage import prepare_splits
-from labeling.debate_stage import (
-    BackendSpec,
+from labeling.data.stage import prepare_splits
+from labeling.exec.backends import BackendSpec
+from labeling.stages.transcripts import (
     read_transcripts,
     run_debates,
     swappable,
     transcript_stage,
     transcripts_by_item,
 )
-from labeling.prompted_stage import run_prompted_judges
-from labeling.train_pool import TrainJob, run_jobs
-from labeling.train_stages import (
+from labeling.stages.prompted import run_prompted_judges
+from labeling.exec.train_pool import TrainJob, run_jobs
+from labeling.stages.trained import (
     TrainedModel,
     predict_view,
     train_ceiling,
@@ -232,7 +232,7 @@ def results_dir(cfg: ExperimentConfig) -> Path:
 
 def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
     """Run every stage (reusing finished ones) and write the results; returns the results folder."""
-    from labeling.report import write_report
+    from labeling.experiment.report import write_report
 
     started = time.perf_counter()
     splits = prepare_splits(cfg)

@@ -1,6 +1,6 @@
 """The judge API on Ray Serve: the same FastAPI app in several replicas behind Serve's HTTP proxy.
 
-Every replica loads the judge itself and builds its app with :func:`labeling.server.app.create_app`,
+Every replica loads the judge itself and builds its app with :func:`labeling.serve.app.create_app`,
 so API keys, size limits, error bodies and the OpenAPI schema are those of the uvicorn server.
 Each replica micro-batches its own requests and keeps its own Prometheus counters (``/metrics``
 answers for the replica that took the request). Serve's proxy listens on ``host:port`` and spreads
@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labeling.server.settings import ServerSettings, ensure_safe_binding
+from labeling.serve.settings import ServerSettings, ensure_safe_binding
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -59,8 +59,8 @@ class ReplicaOptions:
 
 def build_judge_app(source: JudgeSource, settings: ServerSettings) -> "FastAPI":
     """Load the judge and wrap it in the judge API (runs once in every replica)."""
-    from labeling.server.app import create_app
-    from labeling.server.judge_loader import load_judge
+    from labeling.serve.app import create_app
+    from labeling.serve.judge_loader import load_judge
 
     judge = load_judge(source.path, protocol=source.protocol, training_seed=source.training_seed, dtype=source.dtype)
     log.info("replica loaded judge %s", judge.judge_id)

@@ -19,13 +19,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
-from labeling.server.batching import BatcherClosed, MicroBatcher
-from labeling.server.judge_loader import LoadedJudge
-from labeling.server.limits import BodySizeLimit
-from labeling.server.metrics import JudgeMetrics, MetricsMiddleware
-from labeling.server.schemas import DebateTranscript, ErrorResponse, JudgeResponse, JudgeResult, request_models
-from labeling.server.settings import ServerSettings
-from labeling.server.vllm_classify import ClassifyError
+from labeling.serve.batching import BatcherClosed, MicroBatcher
+from labeling.serve.judge_loader import LoadedJudge
+from labeling.serve.limits import BodySizeLimit
+from labeling.serve.metrics import JudgeMetrics, MetricsMiddleware
+from labeling.serve.schemas import DebateTranscript, ErrorResponse, JudgeResponse, JudgeResult, request_models
+from labeling.serve.settings import ServerSettings
+from labeling.serve.vllm_classify import ClassifyError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ Output folder::
     DIR/labels/ensemble.parquet         id, prob (mean over seeds), n_seeds, failed
     DIR/summary.json                    counts, failures, tokens, seconds, throughput
 
-Transcripts come from the Ray actor machinery of the pipeline (``labeling.debate_stage.run_spec``);
+Transcripts come from the pipeline's shard engine (``labeling.exec.shards``) and debate runner;
 finished shards and finished label files are kept, so a rerun resumes where the last one stopped.
 An item whose transcript failed gets a null label with its failure reason, never a guess.
 """
@@ -27,16 +27,20 @@ from typing import Any
 
 import pandas as pd
 
-from labeling.artifacts import atomic_write_parquet, atomic_write_text
-from labeling.hardware import engine_dtype, positive_int_or_auto
-from labeling.label_judge import judge_all_seeds, read_seed_transcripts
-from labeling.ray_debate import timings_path
+from labeling.config import EngineConfig
+from labeling.exec.backends import vllm_backend_spec
+from labeling.exec.hardware import engine_dtype, positive_int_or_auto
+from labeling.exec.netns import wants_isolation
+from labeling.exec.shards import plan_shards, run_spec
+from labeling.label.judge_labels import judge_all_seeds, read_seed_transcripts
+from labeling.stages.debate_shards import RUNNER as DEBATE_RUNNER
+from labeling.stages.debate_shards import timings_path
+from labeling.store import atomic_write_parquet, atomic_write_text
 
 log = logging.getLogger("w2s.label")
 
-VLLM_FACTORY = "debate.backends.vllm_local:VLLMChatBackend"
-OPENAI_FACTORY = "labeling.label_job:openai_backend"
-SCRIPTED_FACTORY = "labeling.label_job:scripted_backend"
+OPENAI_FACTORY = "labeling.label.job:openai_backend"
+SCRIPTED_FACTORY = "labeling.label.job:scripted_backend"
 
 
 def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model_id: str = "scripted") -> Any:
@@ -70,7 +74,7 @@ def openai_backend(base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY
 
 def load_items(spec: str, source: str | None, data_seed: int, limit: int | None) -> tuple[pd.DataFrame, str]:
     """Items from a registry spec ``name:split`` or a JSONL/Parquet file; returns (frame, dataset name)."""
-    from labeling.datasets import DATASETS, load_items_file, load_rows
+    from labeling.data.registry import DATASETS, load_items_file, load_rows
 
     path = Path(spec)
     if path.is_file():
@@ -113,12 +117,10 @@ def backend_spec(args: argparse.Namespace, model: str | None = None) -> dict[str
         kwargs = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
                   "max_concurrency": args.max_concurrency, **extra}
         return {"factory": OPENAI_FACTORY, "kwargs": kwargs, "env": {}}
-    from labeling.models import resolve_model
-
-    kwargs = {"model": resolve_model(model), "dtype": engine_dtype(args.dtype, args.num_gpus_per_actor), "max_model_len": args.max_model_len,
-              "enforce_eager": True, "enable_prefix_caching": True, "model_id": model, **extra}
-    env = {"VLLM_CPU_KVCACHE_SPACE": str(args.kv_cache_gib), "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
-    return {"factory": VLLM_FACTORY, "kwargs": kwargs, "env": env}
+    engine = EngineConfig(dtype=args.dtype, max_model_len=args.max_model_len, kv_cache_gib=args.kv_cache_gib,
+                          env={"VLLM_CPU_NUM_OF_RESERVED_CPU": "0"})
+    spec = vllm_backend_spec(model, engine, args.num_gpus_per_actor, model_id=model)
+    return {**spec.to_dict(), "kwargs": {**spec.kwargs, **extra}}
 
 
 def job_semantic(args: argparse.Namespace, dataset: str, picks: dict[str, int] | None) -> dict[str, Any]:
@@ -163,20 +165,11 @@ def check_job(out: Path, semantic: dict[str, Any], items: pd.DataFrame) -> None:
 def shard_tasks(out: Path, args: argparse.Namespace, ids: list[str], seed: int,
                 picks: dict[str, int] | None) -> list[dict[str, Any]]:
     """One task per ``--shard-size`` slice of the items for debate seed ``seed``."""
-    size, folder = args.shard_size, out / "transcripts" / f"seed{seed}"
-    tasks = []
-    for start in range(0, len(ids), size):
-        stop = min(start + size, len(ids))
-        task = {
-            "protocol": args.protocol, "seed": seed, "items_path": str(out / "items.parquet"),
-            "start": start, "stop": stop, "out_path": str(folder / f"shard-{start // size:05d}.parquet"),
-            "sampling": {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens},
-            "word_limit": args.word_limit, "swap_positions": args.swap_positions,
-        }
-        if picks is not None:
-            task["weak_picks"] = {i: picks[i] for i in ids[start:stop]}
-        tasks.append(task)
-    return tasks
+    params = {"protocol": args.protocol, "seed": seed, "word_limit": args.word_limit, "swap_positions": args.swap_positions,
+              "sampling": {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens}}
+    return plan_shards(DEBATE_RUNNER, "debate", out / "transcripts" / f"seed{seed}", len(ids), args.shard_size, params,
+                       ids=ids, per_item={"weak_picks": picks} if picks is not None else None,
+                       items_path=out / "items.parquet")
 
 
 def failure_kind(reason: str) -> str:
@@ -236,8 +229,6 @@ def summarize(out: Path, items: pd.DataFrame, seeds: list[int], new_shards: list
 def run_label_job(args: argparse.Namespace) -> dict[str, Any]:
     """Transcripts for every (item, seed), then judge labels if ``--judge``; returns the summary."""
     from debate import get_protocol
-    from labeling.debate_stage import run_spec
-    from labeling.netns import wants_isolation
 
     if args.seeds < 1 or args.shard_size < 1:
         raise ValueError("--seeds and --shard-size must be at least 1")
@@ -278,7 +269,7 @@ def run_label_job(args: argparse.Namespace) -> dict[str, Any]:
                              protocol=args.protocol) if args.judge else None
     prompted = None
     if args.prompted_judge:
-        from labeling.label_prompted import prompted_label_all_seeds
+        from labeling.label.prompted_labels import prompted_label_all_seeds
 
         judge_spec = backend_spec(args, model=args.prompted_judge)
         prompted = prompted_label_all_seeds(
@@ -350,7 +341,7 @@ def add_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m labeling.label_job label ...`` (the same command as ``w2s label``)."""
+    """``python -m labeling.label.job label ...`` (the same command as ``w2s label``)."""
     parser = argparse.ArgumentParser(prog="w2s")
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -10,11 +10,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import atomic_write_parquet, atomic_write_text
+from labeling.store import atomic_write_parquet, atomic_write_text
 from labeling.config import ExperimentConfig
-from labeling.debate_stage import debate_engine_dtype, read_transcripts
-from labeling.hardware import available_cores, cpu_model_name
-from labeling.train_stages import training_machine
+from labeling.stages.transcripts import debate_engine_dtype, read_transcripts
+from labeling.exec.hardware import available_cores, cpu_model_name
+from labeling.stages.trained import training_machine
 
 log = logging.getLogger(__name__)
 

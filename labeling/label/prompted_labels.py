@@ -16,10 +16,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from labeling.artifacts import atomic_write_parquet, atomic_write_text
-from labeling.label_judge import label_schema, ensemble_rows, read_seed_transcripts
-from labeling.prompted_stage import prompted_tasks, read_verdicts
-from labeling.ray_debate import write_parquet_atomic
+from labeling.store import atomic_write_parquet, atomic_write_rows, atomic_write_text
+from labeling.label.judge_labels import label_schema, ensemble_rows, read_seed_transcripts
+from labeling.stages.prompted import prompted_tasks, read_verdicts
 
 log = logging.getLogger("w2s.label")
 
@@ -29,7 +28,7 @@ CHOICES = ["Yes", "No"]
 def seed_items(out: Path, seed: int, items: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """(split, id, text, transcript) of the seed's successful transcripts, and id -> failure reason of the rest."""
     from debate import Transcript
-    from labeling.datasets import item_text
+    from labeling.data.registry import item_text
 
     ids = items["id"].astype(str).tolist()
     rows, failed = [], {}
@@ -85,11 +84,11 @@ def prompted_label_all_seeds(
             raise RuntimeError(f"prompted judge, seed {seed}: no verdict for {len(missing)} items, e.g. {missing[:3]}")
         rows = [{"id": i, "prob": verdicts.get(i), "failed": failures[seed].get(i)} for i in ids]
         path = labels_dir / f"prompted_seed{seed}.parquet"
-        write_parquet_atomic(rows, path, label_schema())
+        atomic_write_rows(rows, path, label_schema())
         per_seed[seed] = pd.read_parquet(path)
         counts[f"seed{seed}"] = {"labeled": len(verdicts), "null": len(failures[seed])}
     ensemble = ensemble_rows(per_seed)
-    write_parquet_atomic(ensemble, labels_dir / "prompted_ensemble.parquet", label_schema(True, seeds))
+    atomic_write_rows(ensemble, labels_dir / "prompted_ensemble.parquet", label_schema(True, seeds))
     counts["ensemble"] = {"labeled": sum(r["prob"] is not None for r in ensemble),
                           "null": sum(r["prob"] is None for r in ensemble)}
     return counts

@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from labeling.artifacts import atomic_write_text
-from labeling.hardware import available_cores, inference_precision
-from labeling.train_stages import recorded_dtype
-from labeling.ray_debate import write_parquet_atomic
+from labeling.store import atomic_write_rows, atomic_write_text
+from labeling.exec.hardware import available_cores, inference_precision
+from labeling.exec.shards import read_shards
+from labeling.stages.trained import recorded_dtype
 
 log = logging.getLogger("w2s.label")
 
@@ -29,10 +29,10 @@ _JUDGE_NAME = re.compile(r"^judge-(?P<protocol>.+)-s\d+-[0-9a-f]+$")
 
 def read_seed_transcripts(out: Path, seed: int, ids: list[str]) -> pd.DataFrame:
     """All transcripts of one seed in item order; an error unless each item appears exactly once."""
-    shards = sorted((out / "transcripts" / f"seed{seed}").glob("shard-*.parquet"))
-    if not shards:
-        raise RuntimeError(f"{out}/transcripts/seed{seed} has no shards")
-    frame = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
+    try:
+        frame = read_shards(out / "transcripts" / f"seed{seed}")
+    except FileNotFoundError:
+        raise RuntimeError(f"{out}/transcripts/seed{seed} has no shards") from None
     got = frame["item_id"].astype(str).tolist()
     if sorted(got) != sorted(ids) or len(set(got)) != len(got):
         raise RuntimeError(f"seed {seed}: {len(got)} transcripts ({len(set(got))} distinct) for {len(ids)} items")
@@ -76,8 +76,8 @@ def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataF
                batch_size: int, threads: int) -> list[dict[str, Any]]:
     """Rows {id, prob, failed} for one seed's transcripts (aligned with ``items``)."""
     from debate import Transcript
-    from labeling.datasets import item_text
-    from labeling.judge_format import judge_text
+    from labeling.data.registry import item_text
+    from labeling.data.judge_input import judge_text
     from training import predict_proba
 
     rows: list[dict[str, Any]] = []
@@ -120,7 +120,7 @@ def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list
                     protocol: str | None = None) -> dict[str, Any]:
     """Write labels/seed<k>.parquet (skipping finished ones) and labels/ensemble.parquet; returns counts.
 
-    ``dtype``/``threads`` ``auto`` fit this machine (see ``labeling.hardware``); the precision is part of
+    ``dtype``/``threads`` ``auto`` fit this machine (see ``labeling.exec.hardware``); the precision is part of
     the labels' identity, so a rerun in another precision refuses to mix labels.
     """
     import pyarrow.parquet as pq
@@ -145,7 +145,7 @@ def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list
         path = labels_dir / f"seed{seed}.parquet"
         if not path.is_file():
             rows = judge_seed(judge, read_seed_transcripts(out, seed, ids), items, batch_size, threads)
-            write_parquet_atomic(rows, path, label_schema())
+            atomic_write_rows(rows, path, label_schema())
             log.info("labels seed %d: %s", seed, path)
         frame = pd.read_parquet(path)
         if frame["id"].astype(str).tolist() != ids:
@@ -155,7 +155,7 @@ def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list
     ensemble_path = labels_dir / "ensemble.parquet"
     meta = pq.read_schema(ensemble_path).metadata if ensemble_path.is_file() else None
     if meta is None or meta.get(b"seeds") != ",".join(map(str, seeds)).encode():
-        write_parquet_atomic(ensemble_rows(per_seed), ensemble_path, label_schema(True, seeds))
+        atomic_write_rows(ensemble_rows(per_seed), ensemble_path, label_schema(True, seeds))
     ensemble = pd.read_parquet(ensemble_path)
     counts["ensemble"] = {"labeled": int(ensemble["prob"].notna().sum()), "null": int(ensemble["prob"].isna().sum())}
     return counts

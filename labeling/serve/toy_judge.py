@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeling.artifacts import stage_dir
-from labeling.datasets import item_text
-from labeling.judge_format import judge_text
+from labeling.store import stage_dir
+from labeling.data.registry import item_text
+from labeling.data.judge_input import judge_text
 
 TOY_ITEMS = [
     ("what type of energy is water", "the good answer", 1),

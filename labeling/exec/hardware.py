@@ -152,7 +152,7 @@ def measure_bf16_ratio(shape: tuple[int, int, int] = PROBE_SHAPE, seconds: float
 
 
 def _probe_cache_path() -> Path:
-    from labeling.models import cache_root
+    from labeling.store.model_refs import cache_root
 
     flags = read_cpu_flags() or frozenset()
     cpu = cpu_model_name()

@@ -16,12 +16,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
+from labeling.store import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
-from labeling.data_stage import data_semantic
-from labeling.hardware import Precision, ThreadPlan, resolve_threads, training_device, training_precision
-from labeling.judge_format import judge_text
-from labeling.models import resolve_model
+from labeling.data.stage import data_semantic
+from labeling.exec.hardware import Precision, ThreadPlan, resolve_threads, training_device, training_precision
+from labeling.data.judge_input import judge_text
+from labeling.store import resolve_model
 
 log = logging.getLogger(__name__)
 

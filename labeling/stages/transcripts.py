@@ -9,59 +9,27 @@ when the machine needs it (see ``netns``).
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from labeling.artifacts import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig
-from labeling.data_stage import data_semantic
-from labeling.hardware import engine_dtype
-from labeling.models import resolve_model
-from labeling.netns import isolated_command, isolated_env, wants_isolation
-from labeling.ray_debate import execute_spec
+from labeling.data.stage import data_semantic
+from labeling.exec.backends import BackendSpec, vllm_backend_spec
+from labeling.exec.hardware import engine_dtype
+from labeling.exec.shards import plan_shards, read_shards, run_on_ray
+from labeling.stages.debate_shards import RUNNER as DEBATE_RUNNER
+from labeling.store import StageDir, atomic_write_parquet, stage_dir
 
 log = logging.getLogger(__name__)
 
-VLLM_FACTORY = "debate.backends.vllm_local:VLLMChatBackend"
 SWAPPED_SPLIT = "test"  # the split whose debates are also run with A/B swapped
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    """How each Ray actor builds its chat backend: an importable factory, kwargs, env."""
-
-    factory: str
-    kwargs: dict[str, Any]
-    env: dict[str, str]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form sent to the actors."""
-        return {"factory": self.factory, "kwargs": self.kwargs, "env": self.env}
-
-
-def vllm_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
+def debater_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
     """The in-process vLLM backend for the configured debater."""
-    engine = cfg.debate.engine
-    kwargs: dict[str, Any] = {
-        "model": resolve_model(cfg.models.debater.path),
-        "dtype": debate_engine_dtype(cfg),
-        "max_model_len": engine.max_model_len,
-        "enforce_eager": engine.enforce_eager,
-        "enable_prefix_caching": engine.enable_prefix_caching,
-        "tensor_parallel_size": engine.tensor_parallel_size,
-    }
-    if engine.gpu_memory_utilization is not None:
-        kwargs["gpu_memory_utilization"] = engine.gpu_memory_utilization
-    env = {"VLLM_CPU_KVCACHE_SPACE": str(max(1, round(engine.kv_cache_gib))), **engine.env}
-    return BackendSpec(VLLM_FACTORY, kwargs, env)
+    return vllm_backend_spec(cfg.models.debater.path, cfg.debate.engine, cfg.ray.num_gpus_per_actor)
 
 
 def debate_engine_dtype(cfg: ExperimentConfig) -> str:
@@ -137,62 +105,23 @@ def shard_tasks(
     weak_picks: dict[str, int] | None = None,
     swapped: bool = False,
 ) -> list[dict]:
-    """One task per ``shard_size`` slice of the stage's items (with the slice's weak picks if needed)."""
-    size = cfg.debate.shard_size
-    sampling = cfg.debate.sampling.model_dump(mode="json")
-    n_items = len(items)
-    tasks = [
-        {
-            "protocol": protocol,
-            "seed": seed,
-            "items_path": str(stage.path / "items.parquet"),
-            "start": start,
-            "stop": min(start + size, n_items),
-            "out_path": str(stage.path / f"shard-{start // size:05d}.parquet"),
-            "sampling": sampling,
-            "word_limit": cfg.debate.word_limit,
-            "swap_positions": swapped,
-        }
-        for start in range(0, n_items, size)
-    ]
-    if weak_picks is not None:
-        ids = items["id"].astype(str).tolist()
-        for task in tasks:
-            task["weak_picks"] = {i: int(weak_picks[i]) for i in ids[task["start"] : task["stop"]]}
-    return tasks
-
-
-def run_spec(spec: dict[str, Any], isolate: bool) -> None:
-    """Execute a debate spec here, or in a child process inside a private network namespace."""
-    if not isolate:
-        execute_spec(spec)
-        return
-    with tempfile.TemporaryDirectory(prefix="w2s-spec-") as tmp:
-        spec_path = Path(tmp) / "spec.json"
-        spec_path.write_text(json.dumps(spec))
-        argv = isolated_command([sys.executable, "-m", "labeling.ray_debate", str(spec_path)])
-        log.info("starting the Ray debate stage in a private network namespace")
-        result = subprocess.run(argv, env=isolated_env())
-        if result.returncode != 0:
-            raise RuntimeError(f"the Ray debate stage failed with exit code {result.returncode} (log above)")
-
-
-def run_on_ray(cfg: ExperimentConfig, tasks: list[dict], backend: BackendSpec) -> None:
-    """Run shard tasks on the configured Ray actors, each building its engine from ``backend``."""
-    spec = {
-        "tasks": tasks,
-        "backend": backend.to_dict(),
-        "ray": cfg.ray.model_dump(mode="json"),
-        "work_dir": str(Path(cfg.output_dir)),
+    """One debate task per ``shard_size`` slice of the stage's items (with the slice's weak picks if needed)."""
+    params = {
+        "protocol": protocol,
+        "seed": seed,
+        "sampling": cfg.debate.sampling.model_dump(mode="json"),
+        "word_limit": cfg.debate.word_limit,
+        "swap_positions": swapped,
     }
-    run_spec(spec, wants_isolation(cfg.ray.private_network, cfg.ray.address))
+    ids = items["id"].astype(str).tolist()
+    per_item = {"weak_picks": {i: int(weak_picks[i]) for i in ids}} if weak_picks is not None else None
+    return plan_shards(DEBATE_RUNNER, "debate", stage.path, len(items), cfg.debate.shard_size, params,
+                       ids=ids, per_item=per_item)
 
 
 def read_transcripts(stage: StageDir) -> pd.DataFrame:
     """All transcript records of a finished (protocol, seed) stage, one row per item."""
-    shards = sorted(stage.path.glob("shard-*.parquet"))
-    frame = pd.concat([pd.read_parquet(p) for p in shards], ignore_index=True)
-    return frame
+    return read_shards(stage.path)
 
 
 def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
@@ -246,7 +175,7 @@ def run_debates(
                 tasks.extend(shard_tasks(stage, stage_items, protocol, seed, cfg, picks, swapped))
     pending = [t for t in tasks if not Path(t["out_path"]).exists()]
     if pending:
-        run_on_ray(cfg, pending, backend or vllm_backend_spec(cfg))
+        run_on_ray(pending, backend or debater_backend_spec(cfg), cfg.ray, cfg.output_dir)
     for key, stage, stage_items in planned:
         if stage.complete:
             continue

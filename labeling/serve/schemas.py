@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from labeling.server.settings import ServerSettings
+from labeling.serve.settings import ServerSettings
 
 
 class _Body(BaseModel):

@@ -17,20 +17,19 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from labeling.train_stages import TrainedModel
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrainJob:
-    """One training stage to run: ``fn(*args)`` returns its :class:`TrainedModel`."""
+    """One training stage to run: ``fn(*args)`` returns its product (a stage's trained model)."""
 
     key: Hashable
-    fn: Callable[..., TrainedModel]
+    fn: Callable[..., Any]
     args: tuple[Any, ...] = field(hash=False, compare=False)
 
-    def __call__(self) -> TrainedModel:
+    def __call__(self) -> Any:
         """Run the stage (it is reused when already complete)."""
         return self.fn(*self.args)
 
@@ -38,14 +37,14 @@ class TrainJob:
 def _init_worker(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The driver already logged the machine's precision and thread decisions; workers repeat them silently.
-    logging.getLogger("labeling.hardware").setLevel(max(level, logging.WARNING))
+    logging.getLogger("labeling.exec.hardware").setLevel(max(level, logging.WARNING))
 
 
-def _call(job: TrainJob) -> TrainedModel:
+def _call(job: TrainJob) -> Any:
     return job()
 
 
-def run_jobs(jobs: list[TrainJob], workers: int) -> dict[Hashable, TrainedModel]:
+def run_jobs(jobs: list[TrainJob], workers: int) -> dict[Hashable, Any]:
     """Run every job once (duplicate keys share one run); returns key -> trained model.
 
     ``workers == 1`` runs them here, in order. Otherwise a spawn-context process pool runs

@@ -1,7 +1,7 @@
 """The judge API's OpenAPI document: generate it, write it to docs/, or check the checked-in copy.
 
-    python -m labeling.server.openapi            # rewrite docs/judge-openapi.json
-    python -m labeling.server.openapi --check    # exit 1 if the checked-in copy is stale
+    python -m labeling.serve.openapi            # rewrite docs/judge-openapi.json
+    python -m labeling.serve.openapi --check    # exit 1 if the checked-in copy is stale
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labeling.server.settings import ServerSettings
+from labeling.serve.settings import ServerSettings
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "judge-openapi.json"
 
 
 def openapi_document(settings: ServerSettings | None = None) -> dict[str, Any]:
     """The schema the server serves at /openapi.json with these settings (defaults: the documented caps)."""
-    from labeling.server.app import create_app
+    from labeling.serve.app import create_app
 
     return create_app(None, settings or ServerSettings()).openapi()  # type: ignore[arg-type]  # routes only
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.path)
     if args.check:
         if not path.is_file() or path.read_text() != text:
-            print(f"{path} is stale; regenerate with: python -m labeling.server.openapi")
+            print(f"{path} is stale; regenerate with: python -m labeling.serve.openapi")
             return 1
         print(f"{path} is up to date")
         return 0

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeling.artifacts import atomic_write_parquet, stage_dir
+from labeling.store import atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig
-from labeling.datasets import available_splits, load_rows
-from labeling.splits import SPLIT_NAMES, SplitSizes, make_splits
+from labeling.data.registry import available_splits, load_rows
+from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits
 
 log = logging.getLogger(__name__)
 

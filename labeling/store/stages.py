@@ -1,4 +1,4 @@
-"""Stage folders keyed by their semantic config, completion markers, atomic writes.
+"""Stage folders keyed by their semantic config, and their completion markers.
 
 Every stage writes into ``<output_dir>/artifacts/<kind>-<hash>/`` where the hash covers
 exactly what changes the stage's result. ``stage.json`` (the config that made it) is
@@ -9,16 +9,13 @@ folder without it is resumed or redone by its stage.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from labeling.config import config_hash
+from labeling.store.atomic import atomic_write_text
 
 COMPLETE = "COMPLETE"
 
@@ -52,31 +49,3 @@ def stage_dir(output_dir: str | Path, kind: str, semantic: dict[str, Any]) -> St
     """The folder for stage ``kind`` with this semantic config."""
     digest = config_hash(semantic)
     return StageDir(Path(output_dir) / "artifacts" / f"{kind}-{digest}", kind, semantic)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame to parquet atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,0 +1,31 @@
+"""What a run leaves on disk: stage folders keyed by semantic hash, atomic writes, model references.
+
+* ``stage_dir`` / ``StageDir`` / ``COMPLETE``: one folder per stage, ``stage.json`` first, ``COMPLETE`` last;
+* ``atomic_write_text`` / ``atomic_write_parquet`` / ``atomic_write_rows``: the one atomic-write helper;
+* ``resolve_model`` / ``prepare_packaged_model``: model references and the converted-model cache.
+"""
+
+from labeling.store.atomic import atomic_write, atomic_write_parquet, atomic_write_rows, atomic_write_text
+from labeling.store.model_refs import (
+    PACKAGED_MODELS,
+    ModelNotFoundError,
+    cache_root,
+    prepare_packaged_model,
+    resolve_model,
+)
+from labeling.store.stages import COMPLETE, StageDir, stage_dir
+
+__all__ = [
+    "COMPLETE",
+    "PACKAGED_MODELS",
+    "ModelNotFoundError",
+    "StageDir",
+    "atomic_write",
+    "atomic_write_parquet",
+    "atomic_write_rows",
+    "atomic_write_text",
+    "cache_root",
+    "prepare_packaged_model",
+    "resolve_model",
+    "stage_dir",
+]
