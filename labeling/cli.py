@@ -55,9 +55,9 @@ def cmd_debate(args: argparse.Namespace) -> int:
     from labeling.experiment.pipeline import floor_and_debates
 
     cfg = _load(args)
-    _, stages = floor_and_debates(cfg, prepare_splits(cfg))
-    for (protocol, seed), stage in stages.items():
-        print(f"{protocol} seed {seed}: {stage.path}")
+    _, transcripts = floor_and_debates(cfg, prepare_splits(cfg))
+    for (protocol, seed), read in transcripts.items():
+        print(f"{protocol} seed {seed}: {read.stage.path} ({len(read.failed)} failed)")
     return 0
 
 
@@ -68,8 +68,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = _load(args)
     splits = prepare_splits(cfg)
-    floor, stages = floor_and_debates(cfg, splits)
-    outcomes = run_training(cfg, splits, stages, floors={cfg.training.seeds[0]: floor})
+    floor, transcripts = floor_and_debates(cfg, splits)
+    outcomes = run_training(cfg, splits, transcripts, floors={cfg.training.seeds[0]: floor})
     for o in outcomes:
         print(f"training seed {o.seed}: {len(o.students)} students")
     return 0

@@ -20,13 +20,8 @@ from labeling.store import atomic_write_text
 from labeling.config import ExperimentConfig
 from labeling.data.stage import prepare_splits
 from labeling.exec.backends import BackendSpec
-from labeling.stages.transcripts import (
-    read_transcripts,
-    run_debates,
-    swappable,
-    transcript_stage,
-    transcripts_by_item,
-)
+from labeling.stages.transcripts import TranscriptSet, run_debates, swappable, transcript_stage
+from labeling.stages.ensemble import ensemble_mean
 from labeling.stages.prompted import run_prompted_judges
 from labeling.exec.train_pool import TrainJob, run_jobs
 from labeling.stages.trained import (
@@ -103,8 +98,7 @@ def _member_jobs(
     splits: dict[str, pd.DataFrame],
     source: LabelSource,
     seed: int,
-    transcripts: dict,
-    transcript_stages: dict,
+    transcripts: dict[tuple[str, int], TranscriptSet],
 ) -> list[TrainJob]:
     """The judges whose averaged labels make ``source``, as training jobs (keys shared across sources)."""
     first = cfg.debate.seeds[0]
@@ -119,7 +113,7 @@ def _member_jobs(
 
     def judge(debate_seed: int, train_seed: int) -> TrainJob:
         key = (source.protocol, debate_seed)
-        args = (cfg, splits, transcripts[key], transcript_stages[key], source.protocol, debate_seed, train_seed)
+        args = (cfg, splits, transcripts[key], source.protocol, debate_seed, train_seed)
         return TrainJob(("judge", source.protocol, debate_seed, train_seed), train_judge, args)
 
     if source.ensemble == "single":
@@ -130,7 +124,10 @@ def _member_jobs(
 
 
 def position_bias(
-    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcome: SeedOutcome, transcript_stages: dict
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    outcome: SeedOutcome,
+    transcripts: dict[tuple[str, int], TranscriptSet],
 ) -> None:
     """Judge the test items' A/B-swapped debates; per item, P(correct) when A argues "correct" minus when B does.
 
@@ -140,24 +137,55 @@ def position_bias(
     first = cfg.debate.seeds[0]
     for protocol in (p for p in cfg.debate.protocols if p != "none" and swappable(p)):
         judge = next(members[0] for src, members in outcome.judges.items() if src.protocol == protocol)
-        swapped = transcripts_by_item(read_transcripts(transcript_stage(cfg, protocol, first, swapped=True)))
-        view = transcript_view(splits["test"], swapped)
+        swapped = TranscriptSet.read(transcript_stage(cfg, protocol, first, swapped=True))
+        view = transcript_view(splits["test"], swapped.texts)
         p_swap = predict_view(cfg, judge.stage, "test_swapped", view, cfg.training.judge.max_length)
         p_orig = judge.predictions["test"]
-        original = read_transcripts(transcript_stages[(protocol, first)])
-        a_stance = {
-            str(r["item_id"]): {s["speaker"]: s["stance"] for s in r["stances"]}["A"]
-            for r in original.to_dict(orient="records")
-        }
-        a_correct = np.array([a_stance[i] == "correct" for i in view.ids])
+        stances = transcripts[(protocol, first)].stances
+        a_correct = np.array([stances[i]["A"] == "correct" for i in view.ids])
         outcome.swapped_test[protocol] = p_swap
         outcome.position_bias[protocol] = np.where(a_correct, p_orig - p_swap, p_swap - p_orig)
+
+
+def member_transcripts(
+    cfg: ExperimentConfig, key: tuple, transcripts: dict[tuple[str, int], TranscriptSet]
+) -> TranscriptSet | None:
+    """The transcripts a label member read: a judge's own debate seed, the prompted judge's first seed, none for floors."""
+    if key[0] == "judge":
+        return transcripts[(key[1], key[2])]
+    if key[0] == "prompted" and key[1] != "none":
+        return transcripts[(key[1], cfg.debate.seeds[0])]
+    return None
+
+
+def weak_labels(
+    cfg: ExperimentConfig,
+    splits: dict[str, pd.DataFrame],
+    jobs: list[TrainJob],
+    judges: list[TrainedModel],
+    transcripts: dict[tuple[str, int], TranscriptSet],
+) -> np.ndarray:
+    """Soft labels on strong_train: each member's P(correct), masked where its transcript failed, then averaged.
+
+    The failure policy: a failed transcript never makes a label; an item no member can label is NaN
+    (its students train without it).
+    """
+    ids = splits["strong_train"]["id"].astype(str).tolist()
+    rows = []
+    for job, judge in zip(jobs, judges):
+        probs = np.asarray(judge.predictions["strong_train"], dtype=np.float64).copy()
+        read = member_transcripts(cfg, job.key, transcripts)
+        if read is not None:
+            probs[~np.array(read.finished(ids))] = np.nan
+        rows.append(probs)
+    labels, _ = ensemble_mean(np.stack(rows))
+    return labels
 
 
 def run_training(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
-    transcript_stages: dict,
+    transcripts: dict[tuple[str, int], TranscriptSet],
     floors: dict[int, TrainedModel] | None = None,
     backend: BackendSpec | None = None,
 ) -> list[SeedOutcome]:
@@ -168,8 +196,7 @@ def run_training(
     With ``prompted_judge`` set, the prompted judge first scores every protocol (on Ray,
     ``backend`` replacing its vLLM engine) and its verdicts are one more label source.
     """
-    transcripts = {key: transcripts_by_item(read_transcripts(stage)) for key, stage in transcript_stages.items()}
-    prompted = run_prompted_judges(cfg, splits, transcripts, transcript_stages, backend) if cfg.prompted_judge else {}
+    prompted = run_prompted_judges(cfg, splits, transcripts, backend) if cfg.prompted_judge else {}
     sources = label_sources(cfg)
     workers = training_machine(cfg)[1].workers
     known: dict = {("floor", seed): model for seed, model in (floors or {}).items()}
@@ -183,7 +210,7 @@ def run_training(
             TrainJob(("ceiling", seed), train_ceiling, (cfg, splits, seed)),
         ]
         for source in sources:
-            members[(seed, source)] = _member_jobs(cfg, splits, source, seed, transcripts, transcript_stages)
+            members[(seed, source)] = _member_jobs(cfg, splits, source, seed, transcripts)
             gold_jobs += members[(seed, source)]
     known |= run_jobs([j for j in gold_jobs if j.key not in known], workers)
 
@@ -193,7 +220,10 @@ def run_training(
         for source in sources:
             judges = [known[job.key] for job in members[(outcome.seed, source)]]
             outcome.judges[source] = judges
-            outcome.labels[source] = np.mean([m.predictions["strong_train"] for m in judges], axis=0)
+            outcome.labels[source] = weak_labels(cfg, splits, members[(outcome.seed, source)], judges, transcripts)
+            if unlabeled := int(np.isnan(outcome.labels[source]).sum()):
+                log.warning("%s (seed %d): %d strong_train items have no label (every transcript failed); "
+                            "students train without them", source, outcome.seed, unlabeled)
             name = source.protocol if source.ensemble == "single" else f"{source.protocol}-{source.ensemble}"
             stages = [m.stage.path.name for m in judges]
             for loss in cfg.training.student_losses:
@@ -209,20 +239,20 @@ def run_training(
                 if key in students:
                     outcome.students[(source, loss.label)] = students[key]
         if cfg.debate.swap_positions:
-            position_bias(cfg, splits, outcome, transcript_stages)
+            position_bias(cfg, splits, outcome, transcripts)
     return outcomes
 
 
 def floor_and_debates(
     cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], backend: BackendSpec | None = None
-) -> tuple[TrainedModel, dict]:
-    """Train (or reuse) the first weak floor, then run (or reuse) every debate.
+) -> tuple[TrainedModel, dict[tuple[str, int], TranscriptSet]]:
+    """Train (or reuse) the first weak floor, then run (or reuse) every debate; returns the transcripts, read once.
 
     The floor comes first because market-making argues against its no-transcript picks.
     """
     floor = train_weak_floor(cfg, splits, cfg.training.seeds[0])
     stages = run_debates(cfg, splits, backend, weak_picks=weak_picks(floor, splits), picks_from=floor.stage.path.name)
-    return floor, stages
+    return floor, {key: TranscriptSet.read(stage) for key, stage in stages.items()}
 
 
 def results_dir(cfg: ExperimentConfig) -> Path:
@@ -237,10 +267,10 @@ def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -
     started = time.perf_counter()
     splits = prepare_splits(cfg)
     log.info("splits: %s", {k: len(v) for k, v in splits.items()})
-    floor, transcript_stages = floor_and_debates(cfg, splits, backend)
-    outcomes = run_training(cfg, splits, transcript_stages, floors={cfg.training.seeds[0]: floor}, backend=backend)
+    floor, transcripts = floor_and_debates(cfg, splits, backend)
+    outcomes = run_training(cfg, splits, transcripts, floors={cfg.training.seeds[0]: floor}, backend=backend)
     out = results_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))
-    write_report(cfg, splits, transcript_stages, outcomes, out, seconds=time.perf_counter() - started)
+    write_report(cfg, splits, transcripts, outcomes, out, seconds=time.perf_counter() - started)
     return out

@@ -12,7 +12,7 @@ import pandas as pd
 
 from labeling.store import atomic_write_parquet, atomic_write_text
 from labeling.config import ExperimentConfig
-from labeling.stages.transcripts import debate_engine_dtype, read_transcripts
+from labeling.stages.transcripts import debate_engine_dtype
 from labeling.exec.hardware import available_cores, cpu_model_name
 from labeling.stages.trained import training_machine
 
@@ -98,7 +98,11 @@ def build_rows(
     for source in first.labels:
         labels = [o.labels[source] for o in outcomes]
         name = source_label(cfg, source.protocol, source.ensemble)
-        rows.append(row(f"weak labels <- {name} (on strong_train)", "judge", labels, train_y, note="label quality"))
+        # Items without a label (every transcript behind them failed) are the same for every training seed.
+        labeled = ~np.any(np.isnan(np.stack(labels)), axis=0)
+        note = "label quality" + ("" if labeled.all() else f"; {int((~labeled).sum())} items without a label (failed transcripts)")
+        rows.append(row(f"weak labels <- {name} (on strong_train)", "judge", [p[labeled] for p in labels],
+                        train_y[labeled], note=note))
     return rows, correct_by_method
 
 
@@ -127,19 +131,16 @@ def position_bias_estimates(cfg: ExperimentConfig, outcomes: list) -> dict:
     }
 
 
-def transcript_stats(transcript_stages: dict) -> dict:
-    """Token counts and timings of the transcripts behind this run."""
+def transcript_stats(transcripts: dict) -> dict:
+    """Token counts, failures and timings of the transcripts behind this run."""
     stats = {}
-    for (protocol, seed), stage in transcript_stages.items():
-        done = json.loads((stage.path / "COMPLETE").read_text()) if stage.complete else {}
-        frame = read_transcripts(stage)
-        from debate import Transcript
-
-        records = [Transcript.from_record(r) for r in frame.to_dict(orient="records")]
-        tokens = [t.completion_tokens for r in records for t in r.turns]
+    for (protocol, seed), read in transcripts.items():
+        done = json.loads((read.stage.path / "COMPLETE").read_text()) if read.stage.complete else {}
+        tokens = read.completion_tokens
         stats[f"{protocol}/seed{seed}"] = {
-            "stage": str(stage.path),
-            "items": len(records),
+            "stage": str(read.stage.path),
+            "items": len(read.texts),
+            "failed": len(read.failed),
             "turns": int(len(tokens)),
             "mean_completion_tokens_per_turn": float(np.mean(tokens)) if tokens else 0.0,
             "finished_at": done.get("finished_at"),
@@ -147,21 +148,16 @@ def transcript_stats(transcript_stages: dict) -> dict:
     return stats
 
 
-def write_examples(transcript_stages: dict, splits: dict[str, pd.DataFrame], path: Path, n: int = 3) -> None:
+def write_examples(transcripts: dict, splits: dict[str, pd.DataFrame], path: Path, n: int = 3) -> None:
     """A few test-item transcripts in markdown, to read what the judge reads."""
-    from debate import Transcript
-
     test = splits["test"].set_index("id")
     parts = ["# Example transcripts (test items)\n"]
-    for (protocol, seed), stage in transcript_stages.items():
-        frame = read_transcripts(stage)
-        frame = frame[frame["item_id"].isin(test.index)].head(n)
-        for record in frame.to_dict(orient="records"):
-            t = Transcript.from_record(record)
-            item = test.loc[t.item_id]
+    for (protocol, seed), read in transcripts.items():
+        for item_id in [i for i in read.texts if i in test.index][:n]:
+            item = test.loc[item_id]
             parts.append(
-                f"## {protocol} seed {seed}: {t.item_id} (gold label {int(item['label'])}, stances {t.stances})\n\n"
-                f"{item['text']}\n\n{t.render()}\n"
+                f"## {protocol} seed {seed}: {item_id} (gold label {int(item['label'])}, stances {read.stances[item_id]})\n\n"
+                f"{item['text']}\n\n{read.texts[item_id]}\n"
             )
     atomic_write_text(path, "\n".join(parts))
 
@@ -169,7 +165,7 @@ def write_examples(transcript_stages: dict, splits: dict[str, pd.DataFrame], pat
 def write_report(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
-    transcript_stages: dict,
+    transcripts: dict,
     outcomes: list,
     out: Path,
     *,
@@ -187,7 +183,7 @@ def write_report(
             "available_cores": available_cores(),
             "training": {"dtype": precision.dtype, "dtype_reason": precision.reason,
                          "workers": plan.workers, "threads": plan.threads, "threads_reason": plan.reason},
-            "debate_engine_dtype": debate_engine_dtype(cfg) if transcript_stages else None,
+            "debate_engine_dtype": debate_engine_dtype(cfg) if transcripts else None,
         },
         "position_bias": {p: e.to_dict() for p, e in bias.items()},
         "experiment": cfg.name,
@@ -197,7 +193,7 @@ def write_report(
         "debate_seeds": cfg.debate.seeds,
         "models": cfg.models.model_dump(mode="json"),
         "wall_seconds_this_invocation": round(seconds, 1),
-        "transcripts": transcript_stats(transcript_stages),
+        "transcripts": transcript_stats(transcripts),
         "stages": {
             f"seed{o.seed}": {
                 "weak_floor": str(o.floor.stage.path),
@@ -215,7 +211,7 @@ def write_report(
     paths = write_results(rows, out, name="results", meta=meta)
     title = f"{cfg.name}: {cfg.data.dataset}, {len(splits['test'])} test items, training seeds {cfg.training.seeds}"
     plot_results(rows, out / "results.png", title=title)
-    write_examples(transcript_stages, splits, out / "transcript_examples.md")
+    write_examples(transcripts, splits, out / "transcript_examples.md")
     atomic_write_text(out / "manifest.json", json.dumps(meta, indent=2))
     atomic_write_parquet(
         correctness_frame(correct, splits["test"]["id"].astype(str).tolist(), [o.seed for o in outcomes]),

@@ -15,11 +15,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from labeling.store import atomic_write_rows, atomic_write_text
 from labeling.exec.hardware import available_cores, inference_precision
 from labeling.exec.shards import read_shards
+from labeling.stages.ensemble import ensemble_mean
 from labeling.stages.trained import recorded_dtype
 
 log = logging.getLogger("w2s.label")
@@ -98,20 +100,18 @@ def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataF
 
 
 def ensemble_rows(per_seed: dict[int, pd.DataFrame]) -> list[dict[str, Any]]:
-    """Mean probability over the seeds whose transcript succeeded; null when none did."""
+    """Mean probability over the seeds whose transcript succeeded (``ensemble_mean``); null when none did."""
     seeds = sorted(per_seed)
-    first = per_seed[seeds[0]]
+    ids = per_seed[seeds[0]]["id"].astype(str).tolist()
+    probs = np.stack([per_seed[s]["prob"].astype("float64").to_numpy() for s in seeds])
+    means, counts = ensemble_mean(probs)
     rows = []
-    for index, item_id in enumerate(first["id"].astype(str)):
-        probs, reasons = [], []
-        for seed in seeds:
-            row = per_seed[seed].iloc[index]
-            if row["failed"] is not None and row["failed"] == row["failed"]:
-                reasons.append(f"seed{seed}: {row['failed']}")
-            else:
-                probs.append(float(row["prob"]))
-        rows.append({"id": item_id, "prob": sum(probs) / len(probs) if probs else None,
-                     "n_seeds": len(probs), "failed": "; ".join(reasons) or None})
+    for index, item_id in enumerate(ids):
+        reasons = [f"seed{s}: {per_seed[s]['failed'].iloc[index]}" for s in seeds
+                   if isinstance(per_seed[s]["failed"].iloc[index], str)]
+        mean = float(means[index])
+        rows.append({"id": item_id, "prob": None if np.isnan(mean) else mean,
+                     "n_seeds": int(counts[index]), "failed": "; ".join(reasons) or None})
     return rows
 
 

@@ -23,7 +23,7 @@ from labeling.data.stage import data_semantic
 from labeling.exec.backends import BackendSpec, vllm_backend_spec
 from labeling.exec.shards import SHARD_GLOB, plan_shards, read_shards, run_on_ray
 from labeling.stages.trained import TrainedModel
-from labeling.stages.transcripts import debate_engine_dtype
+from labeling.stages.transcripts import TranscriptSet, debate_engine_dtype
 from labeling.store import StageDir, atomic_write_parquet, stage_dir
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,7 @@ def _load(stage: StageDir, splits: dict[str, pd.DataFrame]) -> dict[str, np.ndar
 def run_prompted_judges(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
-    transcripts: dict[tuple[str, int], dict[str, str]],
-    transcript_stages: dict[tuple[str, int], StageDir],
+    transcripts: dict[tuple[str, int], TranscriptSet],
     backend: BackendSpec | None = None,
 ) -> dict[str, TrainedModel]:
     """Run (or reuse) the prompted judge on every protocol; returns protocol -> its verdicts.
@@ -141,9 +140,9 @@ def run_prompted_judges(
     tasks: list[dict[str, Any]] = []
     for protocol in cfg.debate.protocols:
         key = (protocol, first)
-        source = transcript_stages[key].path.name if protocol != "none" else None
+        source = transcripts[key].stage.path.name if protocol != "none" else None
         stage = prompted_stage(cfg, protocol, source)
-        items = judged_items(splits, transcripts[key] if protocol != "none" else None)
+        items = judged_items(splits, transcripts[key].texts if protocol != "none" else None)
         planned.append((protocol, stage, items))
         if stage.complete:
             log.info("prompted judge %s: reusing %s", protocol, stage.path)

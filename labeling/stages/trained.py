@@ -19,6 +19,7 @@ import pandas as pd
 from labeling.store import StageDir, atomic_write_parquet, stage_dir
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data.stage import data_semantic
+from labeling.stages.transcripts import TranscriptSet
 from labeling.exec.hardware import Precision, ThreadPlan, resolve_threads, training_device, training_precision
 from labeling.data.judge_input import judge_text
 from labeling.store import resolve_model
@@ -204,14 +205,22 @@ def train_ceiling(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: 
 def train_judge(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
-    transcripts: dict[str, str],
-    transcript_stage: StageDir,
+    transcripts: TranscriptSet,
     protocol: str,
     debate_seed: int,
     seed: int,
 ) -> TrainedModel:
-    """Weak model on weak_train gold labels with one debate seed's transcripts as context."""
-    semantic = {**data_semantic(cfg), "transcripts": transcript_stage.path.name}
+    """Weak model on weak_train gold labels with one debate seed's transcripts as context.
+
+    Items whose transcript failed are left out of training (the failure policy); the judge still
+    predicts on every strong_train and test item, and the pipeline masks failed ones out of labels.
+    """
+    semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name}
+    weak_train = splits["weak_train"]
+    usable = weak_train[transcripts.finished(weak_train["id"].astype(str).tolist())]
+    if len(usable) < len(weak_train):
+        log.warning("judge %s-s%d: %d weak_train transcripts failed and are not trained on",
+                    protocol, debate_seed, len(weak_train) - len(usable))
     return train_and_predict(
         cfg,
         f"judge-{protocol}-s{debate_seed}",
@@ -219,11 +228,11 @@ def train_judge(
         cfg.models.weak,
         cfg.training.judge,
         seed,
-        transcript_view(splits["weak_train"], transcripts),
-        splits["weak_train"]["label"].astype(float).tolist(),
+        transcript_view(usable, transcripts.texts),
+        usable["label"].astype(float).tolist(),
         {
-            "strong_train": transcript_view(splits["strong_train"], transcripts),
-            "test": transcript_view(splits["test"], transcripts),
+            "strong_train": transcript_view(splits["strong_train"], transcripts.texts),
+            "test": transcript_view(splits["test"], transcripts.texts),
             "test_plain": plain_view(splits["test"]),
         },
     )
@@ -238,8 +247,13 @@ def train_student(
     seed: int,
     loss: LossSpec | None = None,
 ) -> TrainedModel:
-    """Strong model on strong_train items (no transcripts) with the judges' soft labels and ``loss``."""
+    """Strong model on strong_train items (no transcripts) with the judges' soft labels and ``loss``.
+
+    Items without a label (NaN: every judge's transcript for them failed) are left out.
+    """
     semantic = {**data_semantic(cfg), "labels_from": sorted(label_sources)}
+    labeled = ~np.isnan(np.asarray(soft_labels, dtype=np.float64))
+    strong_train = splits["strong_train"][labeled]
     settings = cfg.training.strong
     if loss is not None:
         settings = settings.model_copy(update={"loss": loss.name, "loss_params": dict(loss.params)})
@@ -250,7 +264,7 @@ def train_student(
         cfg.models.strong,
         settings,
         seed,
-        plain_view(splits["strong_train"]),
-        soft_labels.tolist(),
+        plain_view(strong_train),
+        np.asarray(soft_labels, dtype=np.float64)[labeled].tolist(),
         {"test": plain_view(splits["test"])},
     )

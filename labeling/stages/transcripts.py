@@ -10,6 +10,7 @@ when the machine needs it (see ``netns``).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -129,6 +130,39 @@ def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
     from debate import Transcript
 
     return {str(r["item_id"]): Transcript.from_record(r).render() for r in frame.to_dict(orient="records")}
+
+
+@dataclass(frozen=True)
+class TranscriptSet:
+    """One (protocol, seed)'s transcripts, read and rendered once for every later use.
+
+    ``failed`` names the items whose debate the engine did not finish (a backend error): the
+    failure policy is that such a transcript never trains a judge and never makes a label.
+    """
+
+    stage: StageDir
+    texts: dict[str, str]  # item id -> rendered transcript (what a judge reads)
+    stances: dict[str, dict[str, str]]  # item id -> speaker -> stance
+    failed: dict[str, str]  # item id -> failure reason, for unfinished transcripts only
+    completion_tokens: tuple[int, ...]  # per turn, over all items
+
+    @classmethod
+    def read(cls, stage: StageDir) -> "TranscriptSet":
+        """Read a finished transcripts stage."""
+        from debate import Transcript
+
+        records = [Transcript.from_record(r) for r in read_transcripts(stage).to_dict(orient="records")]
+        return cls(
+            stage=stage,
+            texts={t.item_id: t.render() for t in records},
+            stances={t.item_id: dict(t.stances) for t in records},
+            failed={t.item_id: t.failed for t in records if t.failed is not None},
+            completion_tokens=tuple(turn.completion_tokens for t in records for turn in t.turns),
+        )
+
+    def finished(self, ids: list[str]) -> list[bool]:
+        """Per id: True when its transcript finished (usable for training and labels)."""
+        return [i not in self.failed for i in ids]
 
 
 def run_debates(

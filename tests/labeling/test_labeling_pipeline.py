@@ -147,3 +147,50 @@ def test_partial_stage_resumes_without_retraining(finished_run, monkeypatch: pyt
     assert [[t["text"] for t in turns] for turns in redone["turns"]] == [
         [t["text"] for t in turns] for turns in shard_bytes["turns"]
     ]
+
+
+def marker_for_some_items(splits: dict[str, pd.DataFrame]) -> str:
+    """A question word that some (not all) weak_train and strong_train items contain and no prompt template does."""
+    import re
+
+    from debate.prompts import _prompt_dir
+
+    templates = " ".join(p.read_text() for p in _prompt_dir("v1").iterdir() if p.name.endswith(".txt")).lower()
+    words = sorted({w for q in splits["weak_train"]["question"] for w in re.findall(r"[a-z]{6,}", q.lower())})
+    for word in words:
+        counts = [int(splits[s]["question"].str.lower().str.contains(word).sum()) for s in ("weak_train", "strong_train")]
+        if word not in templates and all(0 < c < 12 for c in counts):
+            return word
+    raise AssertionError("no marker word found")
+
+
+def test_failed_transcripts_never_train_a_judge_or_make_a_label(tmp_path, tiny_model_dir, shared_data, ray_session) -> None:
+    from labeling.data.stage import prepare_splits
+    from labeling.stages.transcripts import TranscriptSet
+
+    cfg = tiny_config(tmp_path, tiny_model_dir, shared_data)
+    splits = prepare_splits(cfg)
+    marker = marker_for_some_items(splits)
+    failing = BackendSpec("labeling.label.job:scripted_backend", {"fail_marker": marker}, {})
+    out = run_pipeline(cfg, backend=failing)
+
+    stages = stage_dirs(cfg)
+    read = TranscriptSet.read(next(s for s in _stage_objects(cfg) if s.kind == "transcripts-debate-s0"))
+    hit = {name: {str(i) for i, q in zip(f["id"], f["question"]) if marker in q.lower()} for name, f in splits.items()}
+    assert set(read.failed) == set().union(*hit.values()) and hit["weak_train"] and hit["strong_train"]
+
+    def trained_on(kind: str) -> int:
+        return json.loads((stages[kind] / COMPLETE).read_text())["train_items"]
+
+    assert trained_on("judge-debate-s0") == 12 - len(hit["weak_train"])  # failed transcripts are not trained on
+    assert trained_on("student-debate") == 12 - len(hit["strong_train"])  # ... and make no label
+    assert trained_on("student-none") == 12  # the no-transcript labels do not depend on debates
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["transcripts"]["debate/seed0"]["failed"] == len(read.failed)
+
+
+def _stage_objects(cfg: ExperimentConfig) -> list:
+    from labeling.store import StageDir
+
+    folders = (Path(cfg.output_dir) / "artifacts").iterdir()
+    return [StageDir(p, p.name.rsplit("-", 1)[0], json.loads((p / "stage.json").read_text())) for p in folders]
