@@ -76,8 +76,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """The results table from the stages (finished stages are reused, so this is cheap after `run`)."""
-    return cmd_run(args)
+    """The results table from finished stages only: nothing is trained or debated; a missing stage is named."""
+    from labeling.experiment.pipeline import run_pipeline
+    from labeling.store import StageMissing, reuse_only
+
+    try:
+        with reuse_only():
+            out = run_pipeline(_load(args))
+    except StageMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nresults: {out}/results.md  plot: {out}/results.png")
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -118,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "data": (cmd_data, "make the seeded splits"),
         "debate": (cmd_debate, "generate transcripts on Ray actors (after the weak floor: market-making needs it)"),
         "train": (cmd_train, "train weak floor, ceiling, judges and students"),
-        "eval": (cmd_eval, "write the results table from the (finished) stages"),
+        "eval": (cmd_eval, "write the results table from finished stages only (names any missing one)"),
         "compare": (cmd_compare, "run a protocol grid over datasets and write comparison tables"),
         "config": (cmd_config, "print the validated config"),
     }

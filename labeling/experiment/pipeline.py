@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeling.store import atomic_write_text
+from labeling.store import atomic_write_text, reusing_only
 from labeling.config import ExperimentConfig
 from labeling.data.stage import prepare_splits
 from labeling.exec.backends import BackendSpec
@@ -198,7 +198,7 @@ def run_training(
     """
     prompted = run_prompted_judges(cfg, splits, transcripts, backend) if cfg.prompted_judge else {}
     sources = label_sources(cfg)
-    workers = training_machine(cfg)[1].workers
+    workers = 1 if reusing_only() else training_machine(cfg)[1].workers  # w2s eval only loads
     known: dict = {("floor", seed): model for seed, model in (floors or {}).items()}
     gold_jobs: list[TrainJob] = []
     members: dict[tuple[int, LabelSource], list[TrainJob]] = {}

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from labeling.store import StageDir, atomic_write_parquet, stage_dir
+from labeling.store import StageDir, atomic_write_parquet, require_finished, stage_dir
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data.stage import data_semantic
 from labeling.stages.transcripts import TranscriptSet
@@ -127,6 +127,7 @@ def predict_view(cfg: ExperimentConfig, stage: StageDir, name: str, view: View, 
 
     path = stage.path / f"pred_{name}.parquet"
     if not path.exists():
+        require_finished(stage.kind, path, what=f"predictions on {name} of")
         precision, plan = training_machine(cfg)
         probs = predict_proba(
             stage.path / "model",

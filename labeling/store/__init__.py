@@ -13,19 +13,31 @@ from labeling.store.model_refs import (
     prepare_packaged_model,
     resolve_model,
 )
-from labeling.store.stages import COMPLETE, StageDir, stage_dir
+from labeling.store.stages import (
+    COMPLETE,
+    StageDir,
+    StageMissing,
+    require_finished,
+    reuse_only,
+    reusing_only,
+    stage_dir,
+)
 
 __all__ = [
     "COMPLETE",
     "PACKAGED_MODELS",
     "ModelNotFoundError",
     "StageDir",
+    "StageMissing",
     "atomic_write",
     "atomic_write_parquet",
     "atomic_write_rows",
     "atomic_write_text",
     "cache_root",
     "prepare_packaged_model",
+    "require_finished",
     "resolve_model",
+    "reuse_only",
+    "reusing_only",
     "stage_dir",
 ]

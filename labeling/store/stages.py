@@ -8,8 +8,11 @@ folder without it is resumed or redone by its stage.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,32 @@ from labeling.config import config_hash
 from labeling.store.atomic import atomic_write_text
 
 COMPLETE = "COMPLETE"
+_REUSE_ONLY: ContextVar[bool] = ContextVar("reuse_only", default=False)
+
+
+class StageMissing(RuntimeError):
+    """A finished stage was required (``w2s eval`` reads, never computes) but is missing or unfinished."""
+
+
+@contextlib.contextmanager
+def reuse_only() -> Iterator[None]:
+    """Inside the block, a stage that would have to do work raises ``StageMissing`` instead."""
+    token = _REUSE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _REUSE_ONLY.reset(token)
+
+
+def reusing_only() -> bool:
+    """True inside ``reuse_only()``."""
+    return _REUSE_ONLY.get()
+
+
+def require_finished(kind: str, path: Path, what: str = "stage") -> None:
+    """Raise ``StageMissing`` inside ``reuse_only()``: ``what`` at ``path`` would have to be computed."""
+    if _REUSE_ONLY.get():
+        raise StageMissing(f"{what} {kind} is not finished: {path} (run `w2s run CONFIG` to make it)")
 
 
 @dataclass(frozen=True)
@@ -34,7 +63,8 @@ class StageDir:
         return (self.path / COMPLETE).is_file()
 
     def begin(self) -> Path:
-        """Create the folder and record the semantic config; returns the folder."""
+        """Create the folder and record the semantic config; returns the folder (never inside ``reuse_only``)."""
+        require_finished(self.kind, self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path / "stage.json", json.dumps(self.semantic, indent=2, sort_keys=True, default=str))
         return self.path

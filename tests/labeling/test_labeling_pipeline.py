@@ -194,3 +194,31 @@ def _stage_objects(cfg: ExperimentConfig) -> list:
 
     folders = (Path(cfg.output_dir) / "artifacts").iterdir()
     return [StageDir(p, p.name.rsplit("-", 1)[0], json.loads((p / "stage.json").read_text())) for p in folders]
+
+
+def test_eval_only_reads_finished_stages_and_names_a_missing_one(finished_run, forbid_training, tmp_path, capsys) -> None:
+    import shutil
+
+    import yaml
+
+    from labeling.cli import main
+    from labeling.store import StageMissing, reuse_only
+
+    cfg, out = finished_run
+    with reuse_only():  # everything is finished: the table again, nothing trained (forbid_training)
+        again = run_pipeline(cfg)
+    assert (again / "results.md").read_text() == (out / "results.md").read_text()
+
+    copy = tmp_path / "runs"
+    shutil.copytree(cfg.output_dir, copy, ignore=shutil.ignore_patterns("quickstart"))
+    moved = cfg.model_copy(update={"output_dir": str(copy)})
+    student = next((copy / "artifacts").glob("student-debate-*"))
+    (student / COMPLETE).unlink()
+    with pytest.raises(StageMissing, match=r"student-debate .*not finished"), reuse_only():
+        run_pipeline(moved)
+
+    config_file = tmp_path / "moved.yaml"
+    config_file.write_text(yaml.safe_dump(moved.model_dump(mode="json")))
+    assert main(["eval", str(config_file)]) == 2
+    assert "student-debate" in capsys.readouterr().err
+    assert not (student / COMPLETE).exists()  # eval did not redo it
