@@ -222,3 +222,37 @@ def test_eval_only_reads_finished_stages_and_names_a_missing_one(finished_run, f
     assert main(["eval", str(config_file)]) == 2
     assert "student-debate" in capsys.readouterr().err
     assert not (student / COMPLETE).exists()  # eval did not redo it
+
+
+def test_a_pgr_cell_recomputes_from_the_artifacts_on_disk(finished_run) -> None:
+    cfg, out = finished_run
+    recompute_pgr_cell(cfg, out)
+
+
+def recompute_pgr_cell(cfg: ExperimentConfig, out: Path) -> tuple[float, float, float]:
+    """Follow one table cell back to files: test labels, three models' saved predictions, the PGR formula.
+
+    Returns (weak, ceiling, student) accuracies; the real-model test calls it too, where they differ.
+    """
+    manifest = json.loads((out / "manifest.json").read_text())
+    seed = manifest["stages"]["seed0"]
+    floor_ids = set(pd.read_parquet(Path(seed["weak_floor"]) / "pred_test.parquet")["id"])
+    tests = [pd.read_parquet(p / "test.parquet") for p in (Path(cfg.output_dir) / "artifacts").glob("data-*")]
+    [test] = [t for t in tests if set(t["id"]) == floor_ids]  # the data stage this run was scored on
+
+    def accuracy(stage: str) -> float:
+        pred = pd.read_parquet(Path(stage) / "pred_test.parquet").set_index("id").loc[test["id"], "prob"]
+        return float(((pred.to_numpy() > 0.5) == test["label"].to_numpy().astype(bool)).mean())
+
+    weak, ceiling = accuracy(seed["weak_floor"]), accuracy(seed["ceiling"])
+    student = accuracy(seed["students"]["debate/single/xent"])
+    rows = {r["method"]: r for r in json.loads((out / "results.json").read_text())["rows"]}
+    row = rows["student <- debate labels"]
+    assert row["accuracy"]["value"] == pytest.approx(student)
+    assert rows["weak floor (weak model, gold labels)"]["accuracy"]["value"] == pytest.approx(weak)
+    assert rows["ceiling (strong model, gold labels)"]["accuracy"]["value"] == pytest.approx(ceiling)
+    if ceiling != weak:
+        assert row["pgr"]["value"] == pytest.approx((student - weak) / (ceiling - weak))
+    else:  # tiny random models tie; PGR is undefined and must not be reported as a number
+        assert row["pgr"]["value"] is None or row["pgr"]["value"] != row["pgr"]["value"]
+    return weak, ceiling, student

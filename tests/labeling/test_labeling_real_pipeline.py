@@ -69,3 +69,7 @@ def test_quickstart_pipeline_with_real_models(tmp_path: Path, smollm2_dir: Path,
     assert {r["role"] for r in rows} == {"weak", "ceiling", "student", "judge"}
     assert (out / "results.png").stat().st_size > 10_000
     assert "| student <- debate labels |" in (out / "results.md").read_text()
+
+    from test_labeling_pipeline import recompute_pgr_cell
+
+    weak, ceiling, student = recompute_pgr_cell(cfg, out)  # the PGR formula is checked whenever weak != ceiling
