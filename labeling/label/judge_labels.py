@@ -8,10 +8,8 @@ failure reason; it is never scored on a partial transcript.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +20,9 @@ from labeling.store import atomic_write_rows, atomic_write_text
 from labeling.exec.hardware import available_cores, inference_precision
 from labeling.exec.shards import read_shards
 from labeling.stages.ensemble import ensemble_mean
-from labeling.stages.trained import recorded_dtype
+from labeling.stages.judge_folder import read_judge_folder
 
 log = logging.getLogger("w2s.label")
-
-_JUDGE_NAME = re.compile(r"^judge-(?P<protocol>.+)-s\d+-[0-9a-f]+$")
-
 
 def read_seed_transcripts(out: Path, seed: int, ids: list[str]) -> pd.DataFrame:
     """All transcripts of one seed in item order; an error unless each item appears exactly once."""
@@ -42,23 +37,15 @@ def read_seed_transcripts(out: Path, seed: int, ids: list[str]) -> pd.DataFrame:
 
 
 def read_judge(judge_dir: Path) -> dict[str, Any]:
-    """The judge's checkpoint, dataset, max_length and precision from its stage folder."""
-    stage_path = judge_dir / "stage.json"
-    model_dir = judge_dir / "model"
-    if not stage_path.is_file() or not (model_dir / "config.json").is_file():
-        raise FileNotFoundError(f"{judge_dir} is not a judge stage folder (needs stage.json and model/config.json)")
-    text = stage_path.read_text()
-    stage = json.loads(text)
-    try:
-        dataset, max_length = str(stage["data"]["dataset"]), int(stage["train"]["max_length"])
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(f"{stage_path} lacks data.dataset or train.max_length") from None
-    match = _JUDGE_NAME.match(judge_dir.name)
+    """The judge's checkpoint, dataset, max_length and precision, from the shared judge-folder reader.
+
+    Any trained classifier folder is accepted (its name need not be a judge's).
+    """
+    folder = read_judge_folder(judge_dir, strict=False)
     return {
-        "path": str(judge_dir.resolve()), "model_dir": str(model_dir), "dataset": dataset,
-        "max_length": max_length, "trained_dtype": recorded_dtype(stage),
-        "protocol": match["protocol"] if match else None,
-        "stage_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "path": str(folder.path), "model_dir": str(folder.model_dir), "dataset": folder.dataset,
+        "max_length": folder.max_length, "trained_dtype": folder.trained_dtype,
+        "protocol": folder.protocol, "stage_sha256": folder.stage_sha256,
     }
 
 

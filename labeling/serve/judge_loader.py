@@ -8,9 +8,7 @@ folders per training seed and protocol. The dataset and ``max_length`` come from
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,17 +17,13 @@ import numpy as np
 
 from labeling.data.registry import item_text
 from labeling.exec.hardware import inference_precision
+from labeling.stages.judge_folder import JudgeFolderError, read_json, read_judge_folder
 from labeling.stages.trained import recorded_dtype
 from labeling.data.judge_input import judge_text
 
 log = logging.getLogger(__name__)
 
-_JUDGE_KIND = re.compile(r"^judge-(?P<protocol>.+)-s(?P<seed>\d+)-[0-9a-f]+$")
-_FLOOR_KIND = re.compile(r"^weak-floor-[0-9a-f]+$")
-
-
-class JudgeLoadError(ValueError):
-    """The path is not a judge stage folder or a results folder with judges."""
+JudgeLoadError = JudgeFolderError  # the path is not a judge stage folder or a results folder with judges
 
 
 @dataclass(frozen=True)
@@ -131,27 +125,6 @@ class LoadedJudge:
         }
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise JudgeLoadError(f"{path} is missing") from None
-    except json.JSONDecodeError as exc:
-        raise JudgeLoadError(f"{path} is not valid JSON: {exc}") from None
-
-
-def _kind_of(stage_path: Path) -> tuple[str, int | None]:
-    """(protocol, debate seed) from a judge folder name; ('none', None) for the weak floor."""
-    match = _JUDGE_KIND.match(stage_path.name)
-    if match:
-        return match["protocol"], int(match["seed"])
-    if _FLOOR_KIND.match(stage_path.name):
-        return "none", None
-    raise JudgeLoadError(
-        f"{stage_path} is not a judge stage folder (expected judge-<protocol>-s<k>-<hash> or weak-floor-<hash>)"
-    )
-
-
 def _debate_defaults(stage_path: Path, stage: dict[str, Any], protocol: str, seed: int | None) -> DebateDefaults | None:
     """Settings of the transcripts this judge was trained on (a sibling stage folder)."""
     if protocol == "none" or seed is None:
@@ -161,7 +134,7 @@ def _debate_defaults(stage_path: Path, stage: dict[str, Any], protocol: str, see
     if name:
         candidate = stage_path.parent / str(name) / "stage.json"
         if candidate.is_file():
-            info = _read_json(candidate)
+            info = read_json(candidate)
         else:
             log.warning("transcript stage %s not found beside %s; using default debate settings", name, stage_path)
     return DebateDefaults(
@@ -175,20 +148,11 @@ def _debate_defaults(stage_path: Path, stage: dict[str, Any], protocol: str, see
 
 
 def read_member(stage_path: str | Path) -> JudgeMember:
-    """A judge stage folder's metadata (no weights loaded)."""
-    stage_path = Path(stage_path).resolve()
-    protocol, seed = _kind_of(stage_path)
-    stage = _read_json(stage_path / "stage.json")
-    if not (stage_path / "model" / "config.json").is_file():
-        raise JudgeLoadError(f"{stage_path} has no trained checkpoint in model/")
-    try:
-        max_length = int(stage["train"]["max_length"])
-        stage["data"]["dataset"]
-    except (KeyError, TypeError, ValueError):
-        raise JudgeLoadError(f"{stage_path}/stage.json lacks data.dataset or train.max_length") from None
-    log_path = stage_path / "model" / "train_log.json"
-    train_log = _read_json(log_path) if log_path.is_file() else None
-    return JudgeMember(stage_path.name, stage_path, stage, protocol, seed, max_length, train_log)
+    """A judge stage folder's metadata (no weights loaded), from the shared judge-folder reader."""
+    folder = read_judge_folder(stage_path)
+    assert folder.protocol is not None  # strict: the name was checked
+    return JudgeMember(folder.path.name, folder.path, folder.stage, folder.protocol, folder.debate_seed,
+                       folder.max_length, folder.train_log)
 
 
 def _resolve_manifest_path(results: Path, recorded: str) -> Path:
@@ -204,7 +168,7 @@ def _resolve_manifest_path(results: Path, recorded: str) -> Path:
 
 def members_from_results(results: Path, protocol: str | None, training_seed: int) -> tuple[str, list[Path]]:
     """The chosen protocol and its judge folders (one per debate seed) from ``manifest.json``."""
-    manifest = _read_json(results / "manifest.json")
+    manifest = read_json(results / "manifest.json")
     stages = manifest.get("stages", {}).get(f"seed{training_seed}")
     if stages is None:
         raise JudgeLoadError(f"{results}/manifest.json has no stages for training seed {training_seed}")
