@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["correctness", "accuracy", "auroc"]
+__all__ = ["correctness", "accuracy", "auroc", "position_bias"]
 
 
 def _binary_labels(labels: ArrayLike) -> np.ndarray:
@@ -74,3 +74,18 @@ def auroc(probs: ArrayLike, labels: ArrayLike) -> float:
     ranks = _average_ranks(p)
     u_pos = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u_pos / (n_pos * n_neg))
+
+
+def position_bias(p_original: ArrayLike, p_swapped: ArrayLike, a_argues_correct: ArrayLike) -> np.ndarray:
+    """Per item: P(correct | A argues "correct") minus P(correct | B argues "correct").
+
+    ``p_original`` / ``p_swapped`` are the judge's P(correct) on the original and the A/B-swapped
+    debate of each item; ``a_argues_correct`` says whether A argued "correct" in the original.
+    Positive values mean the judge favours the first speaker; the mean over items is the bias.
+    """
+    original = np.asarray(p_original, dtype=float)
+    swapped = np.asarray(p_swapped, dtype=float)
+    a_correct = np.asarray(a_argues_correct, dtype=bool)
+    if not original.shape == swapped.shape == a_correct.shape:
+        raise ValueError(f"shapes differ: {original.shape}, {swapped.shape}, {a_correct.shape}")
+    return np.where(a_correct, original - swapped, swapped - original)

@@ -65,7 +65,7 @@ def comparison_rows(cfg: ExperimentConfig, dataset: str, results_dir: Path) -> l
     at_chance = ceiling["accuracy"]["lo"] is not None and ceiling["accuracy"]["lo"] <= 0.5
     rows = []
     for r in data["rows"]:
-        if r["note"] == "label quality":
+        if r["note"].startswith("label quality"):
             continue
         entry = {"dataset": dataset, "method": r["method"], "role": r["role"], "accuracy": r["accuracy"], "pgr": r["pgr"]}
         if r["role"] == "student" and r["method"] != baseline:
@@ -99,13 +99,13 @@ def position_bias_markdown(rows: list[dict]) -> str:
     return "\n".join(parts + [""])
 
 
-def _fmt(est: dict | None, pct: bool = True) -> str:
+def _fmt(est: dict | None) -> str:
+    """An estimate from results.json in the one table format of ``eval`` (``Estimate.fmt``); – when absent."""
+    from eval import Estimate
+
     if not est or est.get("value") is None:
         return "–"
-    scale = 100 if pct else 1
-    lo, hi = est.get("lo"), est.get("hi")
-    ci = f" [{lo * scale:.1f}, {hi * scale:.1f}]" if lo is not None and hi is not None else ""
-    return f"{est['value'] * scale:.1f}{ci}"
+    return Estimate.from_dict(est).fmt()
 
 
 def comparison_markdown(rows: list[dict], baseline: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from eval import position_bias as eval_position_bias
 
 from labeling.store import atomic_write_text, reusing_only
 from labeling.config import ExperimentConfig
@@ -144,7 +145,7 @@ def position_bias(
         stances = transcripts[(protocol, first)].stances
         a_correct = np.array([stances[i]["A"] == "correct" for i in view.ids])
         outcome.swapped_test[protocol] = p_swap
-        outcome.position_bias[protocol] = np.where(a_correct, p_orig - p_swap, p_swap - p_orig)
+        outcome.position_bias[protocol] = eval_position_bias(p_orig, p_swap, a_correct)
 
 
 def member_transcripts(

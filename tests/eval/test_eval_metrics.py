@@ -60,3 +60,15 @@ def test_auroc_matches_pairwise_count_with_many_ties():
 def test_auroc_single_class_is_nan():
     assert math.isnan(auroc([0.1, 0.7, 0.9], [1, 1, 1]))
     assert math.isnan(auroc([0.1, 0.7], [False, False]))
+
+
+def test_position_bias_is_the_first_speakers_advantage() -> None:
+    from eval import position_bias
+
+    # item 0: A argued correct; judge gave 0.9 with A correct, 0.6 when swapped (B correct) -> +0.3 for A
+    # item 1: A argued incorrect (B correct); judge gave 0.4 original, 0.7 swapped (A correct) -> +0.3 for A
+    bias = position_bias([0.9, 0.4], [0.6, 0.7], [True, False])
+    np.testing.assert_allclose(bias, [0.3, 0.3])
+    np.testing.assert_allclose(position_bias([0.5, 0.2], [0.5, 0.2], [True, False]), [0.0, 0.0])
+    with pytest.raises(ValueError, match="shapes differ"):
+        position_bias([0.1], [0.1, 0.2], [True])
