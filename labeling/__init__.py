@@ -16,21 +16,15 @@ pool), ``stages`` (transcripts, prompted verdicts, trained models), then the app
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from labeling._exports import lazy_exports
 
 _EXPORTS = {
-    "load_config": ("labeling.config", "load_config"),
-    "run_pipeline": ("labeling.experiment.pipeline", "run_pipeline"),
-    "run_compare": ("labeling.experiment.compare", "run_compare"),
-    "run_label_job": ("labeling.label.job", "run_label_job"),
-    "serve_judge": ("labeling.serve.commands", "cmd_serve_judge"),
+    "load_config": "labeling.config",
+    "run_pipeline": "labeling.experiment.pipeline",
+    "run_compare": "labeling.experiment.compare",
+    "run_label_job": "labeling.label.job",
+    "serve_judge": "labeling.serve.commands:cmd_serve_judge",
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module, attribute = _EXPORTS[name]
-        return getattr(importlib.import_module(module), attribute)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -12,8 +12,7 @@ before a process starts any thread (the test session enters its namespace that w
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from labeling._exports import lazy_exports
 
 _EXPORTS = {
     "BackendSpec": "labeling.exec.backends",
@@ -36,8 +35,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,8 +9,7 @@ Names are resolved on first use, so a client-only user never imports the server 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from labeling._exports import lazy_exports
 
 _EXPORTS = {
     "create_app": "labeling.serve.app",
@@ -20,8 +19,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

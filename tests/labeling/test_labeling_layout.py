@@ -17,6 +17,7 @@ PACKAGES = ("debate", "training", "eval", "labeling")
 LIBRARIES = ("debate", "training", "eval")
 # labeling's parts by layer: a module may import its own part or a lower layer only.
 LAYERS = {
+    "_exports": 0,
     "config": 0,
     "store": 1,
     "data": 2,
@@ -138,3 +139,17 @@ def test_labeling_layers_point_one_way(graph: dict[str, set[str]]) -> None:
 def test_modules_stay_small() -> None:
     big = {name: n for name, path in project_modules().items() if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
     assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["labeling", "labeling.store", "labeling.data", "labeling.exec", "labeling.stages", "labeling.experiment",
+     "labeling.label", "labeling.serve"],
+)
+def test_every_public_name_resolves(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    assert module.__doc__ and module.__all__
+    missing = [name for name in module.__all__ if getattr(module, name, None) is None]
+    assert not missing, f"{package} names {missing} in __all__ but does not provide them"
