@@ -145,7 +145,8 @@ def main() -> None:
 
     import torch
 
-    from labeling.exec.hardware import available_cores, cpu_model_name, read_cpu_flags, resolve_precision
+    from labeling.exec.hardware import cpu_model_name, read_cpu_flags, resolve_precision
+    from labeling.exec.threads import available_cores
 
     flags = read_cpu_flags() or frozenset()
     shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]

@@ -1,4 +1,4 @@
-"""What this machine runs fast: the precision (bf16 or fp32) and the thread layout.
+"""What this machine runs fast: the precision (bf16 or fp32). Threads and cores: ``exec/threads.py``.
 
 bf16 is fast only where the hardware computes it natively: CUDA devices that support it, and
 CPUs with AMX. On x86 CPUs without any bf16 instructions (AVX2-only, measured 10-50x slower than
@@ -8,9 +8,8 @@ training 0.57x the speed of fp32), nor is a CPU whose flags are unknown (another
 ``/proc/cpuinfo``): there a short measured probe decides, and its answer is cached per machine. Setting ``W2S_ASSUME_NO_BF16=1`` makes the capability check
 answer "no bf16", so the fp32 path can be exercised on any machine.
 
-``decide_precision`` and ``plan_threads`` are pure functions of a hardware description (tested
-per kind of hardware); ``resolve_precision`` and ``resolve_threads`` read this machine and log
-each decision once per process.
+``decide_precision`` is a pure function of a hardware description (tested per kind of hardware);
+``resolve_precision`` reads this machine and logs each decision once per process.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ PARTIAL_BF16_CPU_FLAG = "avx512_bf16"  # bf16 dot products only: measured, not a
 PROBE_MIN_RATIO = 1.1  # bf16 must be clearly faster to be chosen; fp32 is also the more exact one
 X86_MACHINES = ("x86_64", "amd64", "i386", "i686")
 PROBE_SHAPE = (480, 576, 1536)  # (tokens, in, out) of one matmul in the probe
-MAX_CPU_WORKERS = 4  # more one-model processes than this mostly add memory, not speed
 
 Device = Literal["cpu", "cuda"]
 Requested = Literal["auto", "bfloat16", "float32"]
@@ -152,7 +150,7 @@ def measure_bf16_ratio(shape: tuple[int, int, int] = PROBE_SHAPE, seconds: float
 
 
 def _probe_cache_path() -> Path:
-    from labeling.store.model_refs import cache_root
+    from labeling.store import cache_root
 
     flags = read_cpu_flags() or frozenset()
     cpu = cpu_model_name()
@@ -181,11 +179,10 @@ def cached_bf16_ratio() -> float:
             return float(json.loads(path.read_text())["bf16_over_fp32"])
         except (ValueError, KeyError, OSError):
             pass
+    from labeling.store import atomic_write_text
+
     ratio = measure_bf16_ratio()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"bf16_over_fp32": ratio, "cpu": cpu_model_name(), "machine": platform.machine()}))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({"bf16_over_fp32": ratio, "cpu": cpu_model_name(), "machine": platform.machine()}))
     return ratio
 
 
@@ -235,90 +232,3 @@ def engine_dtype(requested: str, num_gpus: float) -> str:
     if requested == "float16":
         return requested
     return resolve_precision(requested, "cuda" if num_gpus > 0 else "cpu", "the vLLM engine").dtype
-
-
-# ---------------------------------------------------------------------------------------- threads
-
-
-def available_cores() -> int:
-    """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, int(int(quota) // int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, cores)
-
-
-def positive_int_or_auto(value: str) -> int | str:
-    """Parse a command-line count: ``auto`` or an integer >= 1 (argparse ``type=``)."""
-    if value == "auto":
-        return value
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError(f"expected a positive integer or 'auto', got {value!r}")
-    return number
-
-
-@dataclass(frozen=True)
-class ThreadPlan:
-    """How many training processes run side by side and how many torch threads each uses."""
-
-    workers: int
-    threads: int
-    reason: str
-
-
-def plan_threads(threads: int | str, workers: int | str, cores: int, device: Device = "cpu") -> ThreadPlan:
-    """Fit ``auto`` threads/workers to ``cores``: never more threads in all than cores.
-
-    On CPU, ``auto`` runs up to ``MAX_CPU_WORKERS`` one-model processes with the cores split
-    between them (on 2 cores: two one-thread workers, measured fastest here). On CUDA one
-    process trains at a time. Explicit numbers win; a plan that oversubscribes is logged.
-    """
-    cores = max(1, cores)
-    if device == "cuda":
-        n_workers = 1 if workers == "auto" else int(workers)
-        n_threads = max(1, cores // n_workers) if threads == "auto" else int(threads)
-        return ThreadPlan(n_workers, n_threads, f"CUDA training, {cores} cores")
-    if workers == "auto" and threads == "auto":
-        n_workers = min(cores, MAX_CPU_WORKERS)
-        n_threads = max(1, cores // n_workers)
-    elif workers == "auto":
-        n_threads = int(threads)
-        n_workers = max(1, min(MAX_CPU_WORKERS, cores // n_threads))
-    elif threads == "auto":
-        n_workers = int(workers)
-        n_threads = max(1, cores // n_workers)
-    else:
-        n_workers, n_threads = int(workers), int(threads)
-    total = n_workers * n_threads
-    fit = "fits" if total <= cores else "oversubscribes"
-    return ThreadPlan(n_workers, n_threads, f"{n_workers} x {n_threads} threads {fit} {cores} available cores")
-
-
-def actor_cpus(requested: float | str, num_actors: int, local_cpus: int | None, joins_cluster: bool) -> float:
-    """CPUs each engine actor reserves: ``auto`` shares a local Ray's CPUs between the actors
-    (so the engines never ask for more cores than there are), and is 1 on a cluster."""
-    if requested != "auto":
-        return float(requested)
-    if joins_cluster:
-        return 1.0
-    return float(max(1, (local_cpus or available_cores()) // max(1, num_actors)))
-
-
-@functools.lru_cache(maxsize=None)
-def resolve_threads(threads: int | str, workers: int | str, device: Device = "cpu") -> ThreadPlan:
-    """``plan_threads`` for this machine's available cores; logged once per process and setting."""
-    plan = plan_threads(threads, workers, available_cores(), device)
-    level = logging.WARNING if "oversubscribes" in plan.reason else logging.INFO
-    log.log(level, "training threads: %d worker(s) x %d torch thread(s) (%s)", plan.workers, plan.threads, plan.reason)
-    return plan

@@ -33,7 +33,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from labeling.config import RayConfig
-from labeling.exec.hardware import actor_cpus, available_cores
+from labeling.exec.threads import actor_cpus, available_cores
 from labeling.exec.netns import isolated_command, isolated_env, wants_isolation
 
 if TYPE_CHECKING:

@@ -37,7 +37,8 @@ class TrainJob:
 def _init_worker(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The driver already logged the machine's precision and thread decisions; workers repeat them silently.
-    logging.getLogger("labeling.exec.hardware").setLevel(max(level, logging.WARNING))
+    for name in ("labeling.exec.hardware", "labeling.exec.threads"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def _call(job: TrainJob) -> Any:

@@ -13,7 +13,8 @@ import pandas as pd
 from labeling.store import atomic_write_parquet, atomic_write_text
 from labeling.config import ExperimentConfig
 from labeling.stages.transcripts import debate_engine_dtype
-from labeling.exec.hardware import available_cores, cpu_model_name
+from labeling.exec.hardware import cpu_model_name
+from labeling.exec.threads import available_cores
 from labeling.stages.trained import training_machine
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,18 @@ def write_examples(transcripts: dict, splits: dict[str, pd.DataFrame], path: Pat
     atomic_write_text(path, "\n".join(parts))
 
 
+def machine_summary(cfg: ExperimentConfig, debated: bool) -> dict:
+    """Where the numbers came from: the CPU, its cores, and the precision and threads chosen for it."""
+    precision, plan = training_machine(cfg)
+    return {
+        "cpu": cpu_model_name(),
+        "available_cores": available_cores(),
+        "training": {"dtype": precision.dtype, "dtype_reason": precision.reason,
+                     "workers": plan.workers, "threads": plan.threads, "threads_reason": plan.reason},
+        "debate_engine_dtype": debate_engine_dtype(cfg) if debated else None,
+    }
+
+
 def write_report(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
@@ -176,15 +189,8 @@ def write_report(
 
     rows, correct = build_rows(cfg, splits, outcomes)
     bias = position_bias_estimates(cfg, outcomes)
-    precision, plan = training_machine(cfg)
     meta = {
-        "machine": {
-            "cpu": cpu_model_name(),
-            "available_cores": available_cores(),
-            "training": {"dtype": precision.dtype, "dtype_reason": precision.reason,
-                         "workers": plan.workers, "threads": plan.threads, "threads_reason": plan.reason},
-            "debate_engine_dtype": debate_engine_dtype(cfg) if transcripts else None,
-        },
+        "machine": machine_summary(cfg, debated=bool(transcripts)),
         "position_bias": {p: e.to_dict() for p, e in bias.items()},
         "experiment": cfg.name,
         "dataset": cfg.data.dataset,

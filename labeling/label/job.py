@@ -29,7 +29,8 @@ import pandas as pd
 
 from labeling.config import EngineConfig
 from labeling.exec.backends import vllm_backend_spec
-from labeling.exec.hardware import engine_dtype, positive_int_or_auto
+from labeling.exec.hardware import engine_dtype
+from labeling.exec.threads import positive_int_or_auto
 from labeling.exec.netns import wants_isolation
 from labeling.exec.shards import plan_shards, run_spec
 from labeling.label.judge_labels import judge_all_seeds, read_seed_transcripts

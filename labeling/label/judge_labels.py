@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from labeling.store import atomic_write_rows, atomic_write_text
-from labeling.exec.hardware import available_cores, inference_precision
+from labeling.exec.hardware import inference_precision
+from labeling.exec.threads import available_cores
 from labeling.exec.shards import read_shards
 from labeling.stages.ensemble import ensemble_mean
 from labeling.stages.judge_folder import read_judge_folder

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labeling.exec.hardware import available_cores, positive_int_or_auto
+from labeling.exec.threads import available_cores, positive_int_or_auto
 
 if TYPE_CHECKING:
     from labeling.serve.settings import ServerSettings

@@ -87,6 +87,26 @@ def timings_path(shard_path: Path) -> Path:
     return shard_path.with_name(shard_path.name.removesuffix(".parquet") + TIMINGS_SUFFIX)
 
 
+def shard_row(transcript: Any, provenance: dict[str, Any], weak_pick: int | None) -> dict[str, Any]:
+    """One shard row: the transcript record (turn clocks moved to the sidecar) plus provenance."""
+    record = transcript.to_record()
+    record["turns"] = [{**turn, "seconds": math.nan} for turn in record["turns"]]
+    return {**record, **provenance, "weak_pick": weak_pick}
+
+
+def shard_summary(name: str, transcripts: list[Any], seconds: float) -> dict[str, Any]:
+    """Counts of one debated shard: items, failures, prompt and completion tokens, seconds."""
+    return {
+        "shard": name,
+        "n_items": len(transcripts),
+        "failed": sum(t.failed is not None for t in transcripts),
+        "prompt_tokens": sum(turn.prompt_tokens for t in transcripts for turn in t.turns),
+        "completion_tokens": sum(turn.completion_tokens for t in transcripts for turn in t.turns),
+        "seconds": seconds,
+        "skipped": False,
+    }
+
+
 def run_debate_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     """Debate one shard with ``backend`` and write its transcripts; returns a summary.
 
@@ -132,23 +152,8 @@ def run_debate_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     )
     seconds = time.perf_counter() - started
     provenance = {"word_limit": int(task["word_limit"]), "tool_version": tool_version(), **backend_provenance(backend)}
-    rows = []
-    for transcript in transcripts:
-        record = transcript.to_record()
-        record["turns"] = [{**turn, "seconds": math.nan} for turn in record["turns"]]  # clock -> sidecar
-        rows.append({**record, **provenance, "weak_pick": weak_picks.get(transcript.item_id)})
-    completion = sum(turn.completion_tokens for t in transcripts for turn in t.turns)
-    prompt = sum(turn.prompt_tokens for t in transcripts for turn in t.turns)
-    failed = sum(t.failed is not None for t in transcripts)
-    summary = {
-        "shard": out_path.name,
-        "n_items": len(items),
-        "failed": failed,
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "seconds": seconds,
-        "skipped": False,
-    }
+    rows = [shard_row(t, provenance, weak_picks.get(t.item_id)) for t in transcripts]
+    summary = shard_summary(out_path.name, transcripts, seconds)
     sidecar = {
         **summary,
         "started_at": started_at,

@@ -20,7 +20,8 @@ from labeling.store import StageDir, atomic_write_parquet, require_finished, sta
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data.stage import data_semantic
 from labeling.stages.transcripts import TranscriptSet
-from labeling.exec.hardware import Precision, ThreadPlan, resolve_threads, training_device, training_precision
+from labeling.exec.hardware import Precision, training_device, training_precision
+from labeling.exec.threads import ThreadPlan, resolve_threads
 from labeling.data.judge_input import judge_text
 from labeling.store import resolve_model
 

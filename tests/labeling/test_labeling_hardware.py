@@ -11,11 +11,10 @@ from labeling.exec.hardware import (
     Hardware,
     decide_precision,
     inference_precision,
-    plan_threads,
-    positive_int_or_auto,
     read_cpu_flags,
     resolve_precision,
 )
+from labeling.exec.threads import plan_threads, positive_int_or_auto
 
 AVX2_EPYC = frozenset("fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c".split())
 SAPPHIRE_RAPIDS = AVX2_EPYC | {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8"}
@@ -171,7 +170,7 @@ def test_probe_measures_a_real_ratio() -> None:
 
 
 def test_engine_actors_share_the_local_cpus() -> None:
-    from labeling.exec.hardware import actor_cpus
+    from labeling.exec.threads import actor_cpus
 
     assert actor_cpus("auto", 1, 2, joins_cluster=False) == 2.0
     assert actor_cpus("auto", 4, 2, joins_cluster=False) == 1.0  # never 0: an actor must be schedulable
