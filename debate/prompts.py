@@ -59,7 +59,8 @@ def build_messages(
 
     The system message (the protocol's `system_prompt` template) starts with the question
     and answer, so all requests of one item share a long prefix. A lone speaker's
-    `opponent` field is ''.
+    `opponent` field is ''. An item with `evidence` uses the `<system_prompt>_evidence`
+    template, which gives the speaker the passage and asks for quotes in `<quote>` tags.
     """
     opponents = [s for s in protocol.speakers if s != speaker]
     fields = {
@@ -70,7 +71,9 @@ def build_messages(
         "stance_text": stance_text(stances[speaker]),
         "transcript": render_turns(turns_so_far),
         "word_limit": protocol.word_limit,
+        "evidence": item.evidence,
     }
-    system = load_prompt(protocol.system_prompt, version).strip().format(**fields)
+    template = f"{protocol.system_prompt}_evidence" if item.evidence else protocol.system_prompt
+    system = load_prompt(template, version).strip().format(**fields)
     user = load_prompt(turn_spec.instruction, version).strip().format(**fields)
     return ({"role": "system", "content": system}, {"role": "user", "content": user})

@@ -22,11 +22,15 @@ CONSULTANT = "consultant"
 
 @dataclass(frozen=True)
 class DebateItem:
-    """What debaters may see of a binary item. There is deliberately no gold label here."""
+    """What debaters may see of a binary item. There is deliberately no gold label here.
+
+    ``evidence`` is a passage only the debaters read (hidden-passage debate); the judge never does.
+    """
 
     item_id: str
     question: str
     answer: str
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,7 @@ PROTOCOLS: dict[str, Protocol] = {
         NO_OVERSIGHT,
         DEBATE,
         sequential_debate(6, name="debate_6turns"),
+        sequential_debate(2, name="single_critique"),
         simultaneous_debate(2, name="debate_simultaneous"),
         consultancy(3),
         market_making(3),

@@ -8,12 +8,20 @@ from typing import Callable, Mapping, Sequence
 from debate.backends.base import ChatBackend, ChatRequest, SamplingConfig
 from debate.prompts import PROMPT_VERSION, build_messages
 from debate.protocols import AGAINST_WEAK_PICK, DebateItem, Protocol, stable_int
+from debate.quotes import QuoteCheck, verify_turn
 from debate.transcript import Transcript, Turn
 
 
 def turn_seed(seed: int, item_id: str, turn_index: int) -> int:
     """The sampling seed of one request, from (run seed, item, turn) via sha256."""
     return stable_int(f"turn-seed|{seed}|{item_id}|{turn_index}")
+
+
+def checked_text(text: str, evidence: str, span_words: int | None) -> QuoteCheck:
+    """A turn's text with its quotes checked against the item's passage (unchanged without one)."""
+    if not evidence:
+        return QuoteCheck(text, 0, 0, 0)
+    return verify_turn(text, evidence, span_words)
 
 
 def item_stances(
@@ -51,6 +59,7 @@ def run_protocol(
     on_turn: Callable[[int, int], None] | None = None,
     weak_picks: Mapping[str, int] | None = None,
     swap_positions: bool = False,
+    quote_span_words: int | None = None,
 ) -> list[Transcript]:
     """One transcript per item, in item order.
 
@@ -67,6 +76,10 @@ def run_protocol(
 
     A result with an `error` marks its item's transcript `failed`; that item keeps only
     the turns of earlier rounds and gets no further requests, the others go on.
+
+    For an item with `evidence` (a passage only the speakers read), every turn's quotes are
+    checked against it and marked before any later turn is built (`debate.quotes`);
+    `quote_span_words=k` also marks verbatim runs of at least k passage words as quotes.
     """
     ids = [item.item_id for item in items]
     if len(set(ids)) != len(ids):
@@ -103,14 +116,18 @@ def run_protocol(
                     failed[i] = failed[i] or f"turn {k}: {error}"
                     continue
                 speaker = protocol.turns[k].speaker
+                check = checked_text(result.text.strip(), items[i].evidence, quote_span_words)
                 new_turns.setdefault(i, []).append(
                     Turn(
                         speaker=speaker,
                         stance=stances[i][speaker],
-                        text=result.text.strip(),
+                        text=check.text,
                         prompt_tokens=result.prompt_tokens,
                         completion_tokens=result.completion_tokens,
                         seconds=per_request,
+                        quotes=check.quotes,
+                        verified_quotes=check.verified,
+                        verified_words=check.verified_words,
                     )
                 )
             for i, round_turns in new_turns.items():

@@ -9,7 +9,11 @@ from typing import Any, Mapping, Sequence
 
 @dataclass(frozen=True)
 class Turn:
-    """One speaker's contribution, with its token counts and share of the round's wall time."""
+    """One speaker's contribution, with its token counts and share of the round's wall time.
+
+    With a hidden passage, ``text`` holds the checked quote markers and the counts say how many
+    quotes the turn had, how many were verified and how many words those verified quotes hold.
+    """
 
     speaker: str
     stance: str
@@ -17,6 +21,9 @@ class Turn:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    quotes: int = 0
+    verified_quotes: int = 0
+    verified_words: int = 0
 
 
 SPEAKER_TITLES = {"consultant": "Consultant"}
@@ -57,9 +64,18 @@ class Transcript:
     swapped: bool = False
     failed: str | None = None
 
-    def render(self) -> str:
-        """The transcript text shown to the judge ('' when there are no turns)."""
-        return render_turns(self.turns)
+    def render(self, view: str = "full") -> str:
+        """The transcript text shown to the judge ('' when there are no turns).
+
+        ``view`` is the quotes ablation: ``full``, ``no_quotes`` or ``verified_only`` (``debate.quotes``).
+        """
+        if view == "full":
+            return render_turns(self.turns)
+        from dataclasses import replace
+
+        from debate.quotes import judge_view
+
+        return render_turns([replace(t, text=judge_view(t.text, view)) for t in self.turns])
 
     def to_record(self) -> dict:
         """A flat dict of scalars, lists of structs and a JSON string (parquet-friendly)."""
@@ -76,6 +92,9 @@ class Transcript:
                     "prompt_tokens": int(t.prompt_tokens),
                     "completion_tokens": int(t.completion_tokens),
                     "seconds": float(t.seconds),
+                    "quotes": int(t.quotes),
+                    "verified_quotes": int(t.verified_quotes),
+                    "verified_words": int(t.verified_words),
                 }
                 for t in self.turns
             ],
@@ -107,6 +126,9 @@ class Transcript:
                     prompt_tokens=int(t["prompt_tokens"]),
                     completion_tokens=int(t["completion_tokens"]),
                     seconds=float(t["seconds"]),
+                    quotes=_count(t, "quotes"),
+                    verified_quotes=_count(t, "verified_quotes"),
+                    verified_words=_count(t, "verified_words"),
                 )
                 for t in _rows(record["turns"])
             ),
@@ -116,6 +138,12 @@ class Transcript:
             swapped=bool(record.get("swapped", False)),
             failed=None if failed is None or failed != failed else str(failed),  # NaN: missing
         )
+
+
+def _count(turn: Mapping[str, Any], key: str) -> int:
+    """A quote count of a turn record; records written before quotes were checked have none (0)."""
+    value = turn.get(key)
+    return 0 if value is None or value != value else int(value)
 
 
 def _rows(value: Any) -> list[Mapping[str, Any]]:
@@ -141,6 +169,9 @@ def transcript_arrow_schema() -> Any:
             ("prompt_tokens", pa.int64()),
             ("completion_tokens", pa.int64()),
             ("seconds", pa.float64()),
+            ("quotes", pa.int64()),
+            ("verified_quotes", pa.int64()),
+            ("verified_words", pa.int64()),
         ]
     )
     stance = pa.struct([("speaker", pa.string()), ("stance", pa.string())])

@@ -33,7 +33,7 @@ def requests_for(item_id: str, items: list[DebateItem], seed: int = 0) -> list:
 
 
 def test_debate_item_has_no_label_field() -> None:
-    assert [f.name for f in dataclasses.fields(DebateItem)] == ["item_id", "question", "answer"]
+    assert [f.name for f in dataclasses.fields(DebateItem)] == ["item_id", "question", "answer", "evidence"]
     with pytest.raises(TypeError):
         DebateItem(item_id="x", question="q", answer="a", label=1)  # type: ignore[call-arg]
 

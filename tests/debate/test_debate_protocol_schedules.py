@@ -24,7 +24,7 @@ N_ITEMS = 1000
 
 def test_registry_holds_every_compared_protocol() -> None:
     assert set(PROTOCOLS) == {
-        "none", "debate", "debate_6turns", "debate_simultaneous", "consultancy", "market_making"
+        "none", "debate", "debate_6turns", "debate_simultaneous", "consultancy", "market_making", "single_critique"
     }
     for name, protocol in PROTOCOLS.items():
         assert protocol.name == name
@@ -40,6 +40,12 @@ def test_sequential_debate_alternates_and_keeps_langs_instructions() -> None:
     assert six.rounds == ((0,), (1,), (2,), (3,), (4,), (5,))
     assert sequential_debate(3, name="debate") == get_protocol("debate")
     assert get_protocol("debate_6turns") == six
+
+
+def test_single_critique_is_an_argument_and_one_critique() -> None:
+    critique = get_protocol("single_critique")
+    assert [(t.speaker, t.instruction) for t in critique.turns] == [("A", "debate_opening"), ("B", "debate_critique")]
+    assert critique.rounds == ((0,), (1,))
 
 
 def test_simultaneous_debate_has_two_speakers_per_round() -> None:

@@ -1,0 +1,122 @@
+"""Quotes of a hidden passage: checked before anyone else reads a turn, marked verified or unverified.
+
+Debaters who read a passage the judge never sees quote it inside ``<quote>…</quote>``. A quote
+is verified when its normalized text is a substring of the normalized passage (curly quotes
+straightened, punctuation removed, lower-cased, whitespace collapsed: the rule of the QuALITY
+debate code). Verified quotes become ``<v_quote>…</v_quote>``, the others ``<u_quote>…</u_quote>``.
+Markers a debater wrote itself are reset to plain quotes first, so nobody can self-certify.
+
+Small models rarely write tags (measured: SmolLM2-135M wrote none in 700 turns, yet 59% of its
+transcripts copied a run of at least 5 passage words), so ``span_words=k`` also marks every
+untagged run of at least ``k`` consecutive words found verbatim in the passage as a verified
+quote: the information the model copies reaches the judge as checked evidence, and the tag rule
+still applies to models that follow it.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+VERIFIED, UNVERIFIED = "v_quote", "u_quote"
+JUDGE_VIEWS = ("full", "no_quotes", "verified_only")
+
+_CURLY = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_ANY_MARKER = re.compile(r"<\s*(/?)\s*(?:v_quote|u_quote|quote)\s*>", re.IGNORECASE)
+_TAGGED = re.compile(r"<quote>(.*?)(?:</quote>|$)", re.DOTALL)
+_MARKED = re.compile(r"<(v_quote|u_quote)>(.*?)</\1>", re.DOTALL)
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class QuoteCheck:
+    """A turn after checking: its marked text and counts of quotes, verified quotes and verified words."""
+
+    text: str
+    quotes: int
+    verified: int
+    verified_words: int
+
+
+def normalize(text: str) -> str:
+    """Straighten curly quotes, drop punctuation, lower-case, collapse whitespace."""
+    return " ".join(text.translate(_CURLY).translate(_PUNCTUATION).lower().split())
+
+
+def reset_markers(text: str) -> str:
+    """Turn every quote marker a speaker wrote (verified, unverified or plain) into a plain ``<quote>`` tag."""
+    return _ANY_MARKER.sub(lambda m: f"<{m.group(1)}quote>", text)
+
+
+def is_verified(quote: str, normalized_passage: str) -> bool:
+    """True when the normalized quote is non-empty and a substring of the normalized passage."""
+    needle = normalize(quote)
+    return bool(needle) and f" {needle} " in f" {normalized_passage} "
+
+
+def _mark_spans(segment: str, passage_words: list[str], padded_passage: str, k: int) -> tuple[str, int, int]:
+    """Wrap runs of >= k words of ``segment`` found verbatim in the passage in verified markers."""
+    tokens = [(normalize(m.group()), m.start(), m.end()) for m in _WORD.finditer(segment)]
+    tokens = [t for t in tokens if t[0]]
+    grams = {tuple(passage_words[i : i + k]) for i in range(len(passage_words) - k + 1)}
+    pieces, last, spans, words, i = [], 0, 0, 0, 0
+    while i + k <= len(tokens):
+        if tuple(t[0] for t in tokens[i : i + k]) not in grams:
+            i += 1
+            continue
+        j = i + k
+        while j < len(tokens) and f" {' '.join(t[0] for t in tokens[i : j + 1])} " in padded_passage:
+            j += 1
+        start, end = tokens[i][1], tokens[j - 1][2]
+        pieces += [segment[last:start], f"<{VERIFIED}>{segment[start:end]}</{VERIFIED}>"]
+        last, spans, words, i = end, spans + 1, words + (j - i), j
+    pieces.append(segment[last:])
+    return "".join(pieces), spans, words
+
+
+def verify_turn(text: str, passage: str, span_words: int | None = None) -> QuoteCheck:
+    """Check every quote of one turn against ``passage`` and mark it; optionally mark verbatim spans too."""
+    if span_words is not None and span_words < 1:
+        raise ValueError(f"span_words must be >= 1, got {span_words}")
+    normalized_passage = normalize(passage)
+    text = reset_markers(text)
+    quotes = verified = verified_words = 0
+    pieces, last = [], 0
+    passage_words = normalized_passage.split()
+    padded = f" {normalized_passage} "
+    for match in _TAGGED.finditer(text):
+        outside = text[last : match.start()]
+        if span_words:
+            outside, n, w = _mark_spans(outside, passage_words, padded, span_words)
+            quotes, verified, verified_words = quotes + n, verified + n, verified_words + w
+        inner = match.group(1)
+        ok = is_verified(inner, normalized_passage)
+        quotes += 1
+        verified += ok
+        verified_words += len(normalize(inner).split()) if ok else 0
+        pieces += [outside, f"<{VERIFIED if ok else UNVERIFIED}>{inner}</{VERIFIED if ok else UNVERIFIED}>"]
+        last = match.end()
+    tail = text[last:]
+    if span_words:
+        tail, n, w = _mark_spans(tail, passage_words, padded, span_words)
+        quotes, verified, verified_words = quotes + n, verified + n, verified_words + w
+    pieces.append(tail)
+    return QuoteCheck("".join(pieces), quotes, verified, verified_words)
+
+
+def judge_view(text: str, view: str = "full") -> str:
+    """A checked turn as the judge sees it: in full, with every quote removed, or only its verified quotes."""
+    if view == "full":
+        return text
+    if view == "no_quotes":
+        return " ".join(_MARKED.sub(" ", text).split())
+    if view == "verified_only":
+        return " … ".join(f"<{VERIFIED}>{m.group(2)}</{VERIFIED}>" for m in _MARKED.finditer(text) if m.group(1) == VERIFIED)
+    raise ValueError(f"judge view must be one of {JUDGE_VIEWS}, got {view!r}")
+
+
+def has_markers(text: str) -> bool:
+    """True when a text holds checked quotes (so a reader must be told what the markers mean)."""
+    return f"<{VERIFIED}>" in text or f"<{UNVERIFIED}>" in text
