@@ -36,6 +36,9 @@ class DataConfig(_Strict):
     weak_train: int = Field(200, gt=0)
     strong_train: int = Field(200, gt=0)
     test: int = Field(200, gt=0)
+    require_evidence: bool = Field(
+        False, description="keep only items with a hidden passage (hidden-passage runs: every debate has one)"
+    )
 
 
 class ModelConfig(_Strict):
@@ -97,6 +100,14 @@ class DebateConfig(_Strict):
     )
     engine: EngineConfig = EngineConfig()
     shard_size: int = Field(64, gt=0, description="items per shard = per round-synchronous batch")
+    quote_span_words: int | None = Field(
+        default=None, gt=0,
+        description="hidden passage: also mark verbatim runs of at least this many passage words as quotes "
+        "(null = only <quote> tags)",
+    )
+    judge_view: Literal["full", "no_quotes", "verified_only"] = Field(
+        "full", description="what of a checked transcript the judges read (the quotes ablation)"
+    )
     ensemble_protocols: list[str] | None = Field(
         default=None,
         description="protocols debated with every seed and given ensembles; the others get one judge on "

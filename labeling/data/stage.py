@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +33,17 @@ def choose_source_splits(splits: list[str]) -> tuple[str, str | None]:
     return pool, None
 
 
+def with_evidence(rows: Any, data: Any) -> Any:
+    """The rows that have a hidden passage when ``data.require_evidence`` (others are left out, logged)."""
+    if not data.require_evidence:
+        return rows
+    kept = rows.filter(lambda row: bool(row["evidence"].strip()))
+    if len(kept) == 0:
+        raise ValueError(f"data.require_evidence: no item of {data.dataset} has a passage (evidence)")
+    log.info("data: %d of %d items have a passage; the others are left out (data.require_evidence)", len(kept), len(rows))
+    return kept
+
+
 def prepare_splits(cfg: ExperimentConfig) -> dict[str, pd.DataFrame]:
     """Run (or reuse) the data stage; returns split name -> rows (id, question, answer, label, text)."""
     stage = stage_dir(cfg.output_dir, "data", data_semantic(cfg))
@@ -41,9 +53,10 @@ def prepare_splits(cfg: ExperimentConfig) -> dict[str, pd.DataFrame]:
         d = cfg.data
         pool_split, test_split = choose_source_splits(available_splits(d.dataset, d.source))
         log.info("data: %s from %s (pool=%s, test=%s)", d.dataset, d.source or "the hub", pool_split, test_split)
-        pool = load_rows(d.dataset, source=d.source, split=pool_split, data_seed=d.data_seed)
+        pool = with_evidence(load_rows(d.dataset, source=d.source, split=pool_split, data_seed=d.data_seed), d)
         test_pool = (
-            load_rows(d.dataset, source=d.source, split=test_split, data_seed=d.data_seed) if test_split else None
+            with_evidence(load_rows(d.dataset, source=d.source, split=test_split, data_seed=d.data_seed), d)
+            if test_split else None
         )
         sizes = SplitSizes(weak_train=d.weak_train, strong_train=d.strong_train, test=d.test)
         splits = make_splits(pool, sizes, seed=d.split_seed, test_pool=test_pool)

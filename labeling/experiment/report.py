@@ -144,6 +144,7 @@ def transcript_stats(transcripts: dict) -> dict:
             "failed": len(read.failed),
             "turns": int(len(tokens)),
             "mean_completion_tokens_per_turn": float(np.mean(tokens)) if tokens else 0.0,
+            "quotes_by_side": read.quote_stats,
             "finished_at": done.get("finished_at"),
         }
     return stats

@@ -42,17 +42,27 @@ log = logging.getLogger("w2s.label")
 
 OPENAI_FACTORY = "labeling.label.job:openai_backend"
 SCRIPTED_FACTORY = "labeling.label.job:scripted_backend"
+PASSAGE_HEADING = "Passage (hidden from the judge):\n"
 
 
-def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model_id: str = "scripted") -> Any:
-    """The deterministic fake debater (tests): optional sleep per batch, fails requests mentioning a marker."""
+def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model_id: str = "scripted",
+                     quote_words: int = 0) -> Any:
+    """The deterministic fake debater (tests): optional sleep per batch, fails requests mentioning a marker,
+    and with ``quote_words`` > 0 opens each turn with a tagged quote of that many passage words (hidden-passage runs)."""
     from debate import ScriptedBackend
+    from debate.backends.scripted import default_scripted_reply
 
     def fail(request: Any) -> str | None:
         text = " ".join(m["content"] for m in request.messages)
         return "scripted_failure: marker in prompt" if fail_marker and fail_marker in text else None
 
-    backend = ScriptedBackend(model_id=model_id, fail=fail)
+    def reply(request: Any) -> str:
+        system = request.messages[0]["content"]
+        passage = system.partition(PASSAGE_HEADING)[2].partition("\n\nYou are")[0].split()
+        quote = f"<quote>{' '.join(passage[:quote_words])}</quote> " if quote_words and passage else ""
+        return quote + default_scripted_reply(request)
+
+    backend = ScriptedBackend(model_id=model_id, fail=fail, reply=reply)
     if delay_s > 0:
         chat = backend.chat
 
@@ -137,6 +147,7 @@ def job_semantic(args: argparse.Namespace, dataset: str, picks: dict[str, int] |
         "sampling": {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens},
         "word_limit": args.word_limit, "shard_size": args.shard_size, "prompt_version": PROMPT_VERSION,
         "swap_positions": args.swap_positions, "backend_kwargs": args.backend_kwargs,
+        "quote_span_words": args.quote_span_words,
         "weak_picks_sha256": None if picks is None else hashlib.sha256(
             json.dumps(picks, sort_keys=True).encode()).hexdigest(),
     }
@@ -167,6 +178,7 @@ def shard_tasks(out: Path, args: argparse.Namespace, ids: list[str], seed: int,
                 picks: dict[str, int] | None) -> list[dict[str, Any]]:
     """One task per ``--shard-size`` slice of the items for debate seed ``seed``."""
     params = {"protocol": args.protocol, "seed": seed, "word_limit": args.word_limit, "swap_positions": args.swap_positions,
+              "quote_span_words": args.quote_span_words,
               "sampling": {"temperature": args.temperature, "top_p": args.top_p, "max_tokens": args.max_tokens}}
     return plan_shards(DEBATE_RUNNER, "debate", out / "transcripts" / f"seed{seed}", len(ids), args.shard_size, params,
                        ids=ids, per_item={"weak_picks": picks} if picks is not None else None,
@@ -329,6 +341,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--word-limit", type=int, default=60)
     p.add_argument("--swap-positions", action="store_true", help="exchange the debaters' stances (position-bias control)")
+    p.add_argument("--quote-span-words", type=int, metavar="K",
+                   help="items with evidence: also mark verbatim runs of >= K passage words as verified quotes")
     p.add_argument("--weak-picks", help="file with id + pick|prob (market_making)")
     p.add_argument("--shard-size", type=int, default=64, help="items per shard (one round-synchronous batch)")
     p.add_argument("--address", help="join this Ray cluster (default: start a local one)")

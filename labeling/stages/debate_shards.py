@@ -123,9 +123,10 @@ def run_debate_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     if out_path.exists():
         return {"shard": out_path.name, "n_items": task["stop"] - task["start"], "skipped": True}
     items_frame = pd.read_parquet(task["items_path"]).iloc[task["start"] : task["stop"]]
+    evidence = items_frame["evidence"] if "evidence" in items_frame else [""] * len(items_frame)
     items = [
-        DebateItem(item_id=str(r.id), question=str(r.question), answer=str(r.answer))
-        for r in items_frame.itertuples(index=False)
+        DebateItem(item_id=str(r.id), question=str(r.question), answer=str(r.answer), evidence=str(e or ""))
+        for r, e in zip(items_frame.itertuples(index=False), evidence)
     ]
     weak_picks = {str(k): int(v) for k, v in (task.get("weak_picks") or {}).items()}
     swap = bool(task.get("swap_positions", False))
@@ -149,6 +150,7 @@ def run_debate_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
         on_turn=report_turn,
         weak_picks=weak_picks or None,
         swap_positions=swap,
+        quote_span_words=task.get("quote_span_words"),
     )
     seconds = time.perf_counter() - started
     provenance = {"word_limit": int(task["word_limit"]), "tool_version": tool_version(), **backend_provenance(backend)}

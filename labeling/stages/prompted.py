@@ -52,6 +52,7 @@ def prompted_stage(cfg: ExperimentConfig, protocol: str, transcripts_from: str |
         "transcripts": transcripts_from,
         "model": judge.model.model_dump(mode="json"),
         "choices": list(judge.choices),
+        "judge_view": cfg.debate.judge_view,
         "dtype": debate_engine_dtype(cfg),
         "prompt_version": PROMPT_VERSION,
     }

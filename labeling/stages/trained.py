@@ -217,7 +217,7 @@ def train_judge(
     Items whose transcript failed are left out of training (the failure policy); the judge still
     predicts on every strong_train and test item, and the pipeline masks failed ones out of labels.
     """
-    semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name}
+    semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name, "judge_view": transcripts.view}
     weak_train = splits["weak_train"]
     usable = weak_train[transcripts.finished(weak_train["id"].astype(str).tolist())]
     if len(usable) < len(weak_train):

@@ -79,6 +79,7 @@ def transcript_stage(
         "max_model_len": cfg.debate.engine.max_model_len,
         "shard_size": cfg.debate.shard_size,
         "prompt_version": PROMPT_VERSION,
+        "quote_span_words": cfg.debate.quote_span_words,
     }
     if needs_weak_picks(protocol):
         semantic["weak_picks_from"] = picks_from
@@ -91,7 +92,7 @@ def transcript_stage(
 
 def debate_items(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every item the judges need transcripts for, without labels, in a fixed order."""
-    frame = pd.concat([splits[name][["id", "question", "answer"]] for name in splits], ignore_index=True)
+    frame = pd.concat([splits[name][["id", "question", "answer", "evidence"]] for name in splits], ignore_index=True)
     if frame["id"].duplicated().any():
         raise ValueError("item ids repeat across splits; the data stage must produce disjoint splits")
     return frame
@@ -113,6 +114,7 @@ def shard_tasks(
         "sampling": cfg.debate.sampling.model_dump(mode="json"),
         "word_limit": cfg.debate.word_limit,
         "swap_positions": swapped,
+        "quote_span_words": cfg.debate.quote_span_words,
     }
     ids = items["id"].astype(str).tolist()
     per_item = {"weak_picks": {i: int(weak_picks[i]) for i in ids}} if weak_picks is not None else None
@@ -132,6 +134,23 @@ def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
     return {str(r["item_id"]): Transcript.from_record(r).render() for r in frame.to_dict(orient="records")}
 
 
+def quote_stats(turns: list) -> dict[str, dict[str, float]]:
+    """Per arguing side: turns, quotes per turn, share of quotes verified, verified words per turn."""
+    stats = {}
+    for side in sorted({t.stance for t in turns}):
+        mine = [t for t in turns if t.stance == side]
+        quotes = sum(t.quotes for t in mine)
+        verified = sum(t.verified_quotes for t in mine)
+        stats[side] = {
+            "turns": len(mine),
+            "quotes_per_turn": quotes / len(mine),
+            "verified_share": verified / quotes if quotes else 0.0,
+            "verified_words_per_turn": sum(t.verified_words for t in mine) / len(mine),
+            "turns_with_a_verified_quote": sum(t.verified_quotes > 0 for t in mine) / len(mine),
+        }
+    return stats
+
+
 @dataclass(frozen=True)
 class TranscriptSet:
     """One (protocol, seed)'s transcripts, read and rendered once for every later use.
@@ -141,23 +160,27 @@ class TranscriptSet:
     """
 
     stage: StageDir
-    texts: dict[str, str]  # item id -> rendered transcript (what a judge reads)
+    texts: dict[str, str]  # item id -> rendered transcript (what a judge reads, in ``view``)
     stances: dict[str, dict[str, str]]  # item id -> speaker -> stance
     failed: dict[str, str]  # item id -> failure reason, for unfinished transcripts only
     completion_tokens: tuple[int, ...]  # per turn, over all items
+    quote_stats: dict[str, dict[str, float]]  # per arguing side ("correct"/"incorrect"): quote counts
+    view: str = "full"
 
     @classmethod
-    def read(cls, stage: StageDir) -> "TranscriptSet":
-        """Read a finished transcripts stage."""
+    def read(cls, stage: StageDir, view: str = "full") -> "TranscriptSet":
+        """Read a finished transcripts stage; ``view`` is what of checked quotes the judge reads."""
         from debate import Transcript
 
         records = [Transcript.from_record(r) for r in read_transcripts(stage).to_dict(orient="records")]
         return cls(
             stage=stage,
-            texts={t.item_id: t.render() for t in records},
+            texts={t.item_id: t.render(view) for t in records},
             stances={t.item_id: dict(t.stances) for t in records},
             failed={t.item_id: t.failed for t in records if t.failed is not None},
             completion_tokens=tuple(turn.completion_tokens for t in records for turn in t.turns),
+            quote_stats=quote_stats([turn for t in records for turn in t.turns]),
+            view=view,
         )
 
     def finished(self, ids: list[str]) -> list[bool]:

@@ -25,7 +25,8 @@ def _rows(ds) -> list[dict]:
 def test_registry_has_the_five_datasets_with_hub_ids():
     assert {name: info.hub_id for name, info in DATASETS.items()} == {
         "sciq": "allenai/sciq", "boolq": "google/boolq", "cosmos_qa": "allenai/cosmos_qa",
-        "anthropic_hh": "Anthropic/hh-rlhf", "amazon_polarity": "fancyzhx/amazon_polarity"}
+        "anthropic_hh": "Anthropic/hh-rlhf", "amazon_polarity": "fancyzhx/amazon_polarity",
+        "boolq_hidden_passage": "google/boolq", "quality": "tasksource/QuALITY"}
     for info in DATASETS.values():
         assert set(info.splits) <= {split for split, _ in info.local_files}
 
@@ -220,8 +221,8 @@ def test_items_file_jsonl_defaults(tmp_path):
     ds = load_items_file(file)
     assert ds.column_names == list(SCHEMA_COLUMNS)
     assert _rows(ds) == [
-        {"id": "a", "question": "2+2?", "answer": "4", "label": 1, "text": "Q: 2+2? A: 4"},
-        {"id": "7", "question": "Sky color?", "answer": "green", "label": -1, "text": "custom text"}]
+        {"id": "a", "question": "2+2?", "answer": "4", "label": 1, "text": "Q: 2+2? A: 4", "evidence": ""},
+        {"id": "7", "question": "Sky color?", "answer": "green", "label": -1, "text": "custom text", "evidence": ""}]
 
 
 def test_items_file_parquet_and_duplicate_id(tmp_path):
@@ -253,3 +254,33 @@ def test_items_file_validation_errors(tmp_path):
         load_items_file(tmp_path / "missing.jsonl")
     with pytest.raises(ValueError, match="no items"):
         load_items_file(_write(tmp_path / "empty.jsonl", "\n"))
+
+
+def test_hidden_passages_are_evidence_never_text(shared_data):
+    sciq = load_rows("sciq", source=shared_data, split="train", limit=200)
+    with_support = [r for r in sciq if r["evidence"]]
+    assert 0.8 < len(with_support) / len(sciq) < 1.0  # ~90% of SciQ train items have a support paragraph
+    assert all(r["evidence"] not in r["text"] for r in with_support)
+
+    hidden = load_rows("boolq_hidden_passage", source=shared_data, split="validation", limit=20)
+    shown = load_rows("boolq", source=shared_data, split="validation", limit=20)
+    for h, s in zip(hidden, shown):
+        assert h["evidence"] and h["evidence"] in s["text"] and h["evidence"] not in h["text"]
+        assert h["label"] == s["label"] and h["text"].startswith("Question: ")
+
+    quality = load_rows("quality", source=shared_data, split="validation")
+    assert len(quality) == 202 and len(set(quality["evidence"])) == 15  # 15 articles, one item per question
+    assert {r["label"] for r in quality} == {0, 1}
+    assert all(r["evidence"] not in r["text"] and len(r["evidence"]) > 5000 for r in quality)
+    again = load_rows("quality", source=shared_data, split="validation", data_seed=0)
+    assert again["answer"] == quality["answer"]  # seeded candidate draws
+
+
+def test_items_file_may_carry_evidence(tmp_path):
+    items = [{"id": "a", "question": "q?", "answer": "x", "evidence": "a hidden passage"},
+             {"id": "b", "question": "q2?", "answer": "y", "evidence": 3}]
+    file = _write(tmp_path / "items.jsonl", json.dumps(items[0]) + "\n")
+    assert load_items_file(file)["evidence"] == ["a hidden passage"]
+    bad = _write(tmp_path / "bad.jsonl", "\n".join(json.dumps(i) for i in items) + "\n")
+    with pytest.raises(ValueError, match="line 2: field 'evidence' must be a string"):
+        load_items_file(bad)

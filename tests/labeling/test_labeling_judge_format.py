@@ -38,3 +38,11 @@ def test_judge_inputs_do_not_depend_on_the_gold_label() -> None:
     assert plain_view(one) == plain_view(flipped)
     for text in transcript_view(one, transcripts).texts:
         assert "label" not in text.lower()
+
+
+def test_checked_quotes_come_with_a_legend_and_plain_transcripts_without() -> None:
+    from labeling.data.judge_input import QUOTE_LEGEND, judge_text
+
+    marked = judge_text("Q: q A: a", "Debater A (arguing the answer is correct): <v_quote>x y</v_quote>")
+    assert QUOTE_LEGEND in marked and marked.index(QUOTE_LEGEND) > marked.index("Q: q A: a")
+    assert QUOTE_LEGEND not in judge_text("Q: q A: a", "Debater A (arguing the answer is correct): plain")

@@ -256,3 +256,35 @@ def recompute_pgr_cell(cfg: ExperimentConfig, out: Path) -> tuple[float, float, 
     else:  # tiny random models tie; PGR is undefined and must not be reported as a number
         assert row["pgr"]["value"] is None or row["pgr"]["value"] != row["pgr"]["value"]
     return weak, ceiling, student
+
+
+def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_data, ray_session, monkeypatch) -> None:
+    """Debaters read SciQ's support paragraph and quote it; no judge, floor or student input ever holds the passage."""
+    import training
+
+    from labeling.data.judge_input import QUOTE_LEGEND
+    from labeling.stages.transcripts import TranscriptSet
+
+    seen: list[str] = []
+    train, predict = training.train_classifier, training.predict_proba
+    monkeypatch.setattr(training, "train_classifier", lambda spec, texts, *a, **k: seen.extend(texts) or train(spec, texts, *a, **k))
+    monkeypatch.setattr(training, "predict_proba", lambda model, texts, *a, **k: seen.extend(texts) or predict(model, texts, *a, **k))
+    cfg = tiny_config(tmp_path, tiny_model_dir, shared_data, "data.require_evidence=true", "training.workers=1",
+                      "debate.quote_span_words=6")
+    quoting = BackendSpec("labeling.label.job:scripted_backend", {"quote_words": 5}, {})
+    out = run_pipeline(cfg, backend=quoting)
+
+    stages = stage_dirs(cfg)
+    splits = {s: pd.read_parquet(stages["data"] / f"{s}.parquet") for s in ("weak_train", "strong_train", "test")}
+    passages = [e for frame in splits.values() for e in frame["evidence"]]
+    assert all(passages)  # require_evidence kept only items with a passage
+    judged = [t for t in seen if "### Debate transcript" in t]
+    assert judged and len(seen) > len(judged)  # judges, and plain floor/ceiling/student inputs
+    for passage in passages:
+        assert not any(passage in text for text in seen), "a passage reached a judge, floor or student"
+    assert all(QUOTE_LEGEND in t and "<v_quote>" in t for t in judged)  # the quotes arrive checked
+
+    read = TranscriptSet.read(next(s for s in _stage_objects(cfg) if s.kind == "transcripts-debate-s0"))
+    assert all(side["verified_share"] == 1.0 for side in read.quote_stats.values())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["transcripts"]["debate/seed0"]["quotes_by_side"]["correct"]["quotes_per_turn"] >= 1

@@ -20,7 +20,8 @@ def _pool(n: int, *, prefix: str = "p", duplicates: int = 0) -> datasets.Dataset
     texts += [f"  q:  QUESTION {i}  a: answer {i} " for i in range(duplicates)]
     return datasets.Dataset.from_dict(
         {"id": [f"{prefix}/{i}" for i in range(len(texts))], "question": [t[:14] for t in texts],
-         "answer": ["x"] * len(texts), "label": [i % 2 for i in range(len(texts))], "text": texts},
+         "answer": ["x"] * len(texts), "label": [i % 2 for i in range(len(texts))], "text": texts,
+         "evidence": [""] * len(texts)},
         features=SCHEMA_FEATURES)
 
 

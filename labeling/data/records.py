@@ -1,0 +1,113 @@
+"""Raw records of data files, and the checks that name the file and row of a bad one.
+
+Readers yield ``(Where, record)`` pairs; ``text_field`` / ``int_field`` validate one field and
+raise ``ValueError`` naming the file and row.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Location of one record, used to build error messages naming file and row."""
+
+    file: str
+    row: str
+
+    def error(self, message: str) -> ValueError:
+        return ValueError(f"{self.file}: {self.row}: {message}")
+
+
+def text_field(rec: Record, field: str, where: Where, *, allow_empty: bool = False) -> str:
+    """The string ``rec[field]``; missing, non-string or (unless allowed) empty values are errors."""
+    if field not in rec or rec[field] is None:
+        raise where.error(f"missing field {field!r}")
+    value = rec[field]
+    if not isinstance(value, str):
+        raise where.error(f"field {field!r} must be a string, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise where.error(f"field {field!r} is empty")
+    return value
+
+
+def int_field(rec: Record, field: str, where: Where, allowed: range) -> int:
+    """The integer ``rec[field]`` (digits in a string accepted), which must lie in ``allowed``."""
+    value = rec.get(field)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if value is None:
+        raise where.error(f"missing field {field!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        raise where.error(f"field {field!r} must be an integer in {list(allowed)}, got {value!r}")
+    return value
+
+
+def _read_json_array(path: Path) -> Iterator[tuple[Where, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from err
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON array of records, got {type(data).__name__}")
+    for index, rec in enumerate(data):
+        yield Where(str(path), f"row {index}"), rec
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[Where, Any]]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue  # a blank line holds no record
+            where = Where(str(path), f"line {line_number}")
+            try:
+                yield where, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise where.error(f"invalid JSON: {err.msg}") from err
+
+
+def _read_csv(path: Path) -> Iterator[tuple[Where, Any]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        for index, rec in enumerate(reader):
+            where = Where(str(path), f"row {index} (ending at line {reader.line_num})")
+            if None in rec or None in rec.values():
+                raise where.error(f"has a different number of fields than the header {reader.fieldnames}")
+            yield where, rec
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[Where, Any]]:
+    import pyarrow.parquet as pq
+
+    try:
+        records = pq.read_table(path).to_pylist()
+    except Exception as err:  # pyarrow raises several types for a broken file
+        raise ValueError(f"{path}: not a readable Parquet file: {err}") from err
+    for index, rec in enumerate(records):
+        yield Where(str(path), f"row {index}"), rec
+
+
+def read_records(path: Path) -> Iterator[tuple[Where, Any]]:
+    """Records of a .json (array), .jsonl[.gz], .csv or .parquet file, each with where it came from."""
+    name = path.name
+    if name.endswith(".json"):
+        return _read_json_array(path)
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return _read_jsonl(path)
+    if name.endswith(".csv"):
+        return _read_csv(path)
+    if name.endswith(".parquet"):
+        return _read_parquet(path)
+    raise ValueError(f"{path}: unsupported file type (use .json, .jsonl, .jsonl.gz, .csv or .parquet)")
+
+
