@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from .atomic import write_bytes_atomic
 from .tables import ResultRow
 
 __all__ = ["plot_results", "plot_grouped_bars"]
@@ -111,15 +110,7 @@ def _save_png(fig, path: Path) -> Path:
     """Render ``fig`` and write it to ``path`` atomically (temporary file, then rename)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, buf.getvalue())
     return path
 
 

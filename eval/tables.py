@@ -6,14 +6,13 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from .atomic import write_bytes_atomic
 from .stats import Estimate
 
 __all__ = ["ROLES", "ResultRow", "results_markdown", "write_results", "read_results"]
@@ -153,16 +152,8 @@ def _csv_text(rows: Sequence[ResultRow]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write text to a temp file in the same folder, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write text (UTF-8, newlines as given) atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_results(
