@@ -21,16 +21,17 @@ from labeling.stages.trained import (
     weak_picks,
 )
 from labeling.stages.transcripts import (
+    TranscriptSet,
     debate_engine_dtype,
     read_transcripts,
     run_debates,
     swappable,
     transcript_stage,
-    transcripts_by_item,
 )
 
 __all__ = [
     "TrainedModel",
+    "TranscriptSet",
     "View",
     "debate_engine_dtype",
     "plain_view",
@@ -46,6 +47,5 @@ __all__ = [
     "training_machine",
     "transcript_stage",
     "transcript_view",
-    "transcripts_by_item",
     "weak_picks",
 ]

@@ -127,13 +127,6 @@ def read_transcripts(stage: StageDir) -> pd.DataFrame:
     return read_shards(stage.path)
 
 
-def transcripts_by_item(frame: pd.DataFrame) -> dict[str, str]:
-    """item id -> rendered transcript text, from a stage's transcript records."""
-    from debate import Transcript
-
-    return {str(r["item_id"]): Transcript.from_record(r).render() for r in frame.to_dict(orient="records")}
-
-
 def quote_stats(turns: list) -> dict[str, dict[str, float]]:
     """Per arguing side: turns, quotes per turn, share of quotes verified, verified words per turn."""
     stats = {}
