@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
-
+import datasets
 import pandas as pd
 
 from labeling.store import atomic_write_parquet, stage_dir
-from labeling.config import ExperimentConfig
+from labeling.config import DataConfig, ExperimentConfig
 from labeling.data.registry import available_splits, load_rows
 from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits
 
@@ -33,7 +32,7 @@ def choose_source_splits(splits: list[str]) -> tuple[str, str | None]:
     return pool, None
 
 
-def with_evidence(rows: Any, data: Any) -> Any:
+def with_evidence(rows: datasets.Dataset, data: DataConfig) -> datasets.Dataset:
     """The rows that have a hidden passage when ``data.require_evidence`` (others are left out, logged)."""
     if not data.require_evidence:
         return rows
@@ -45,7 +44,7 @@ def with_evidence(rows: Any, data: Any) -> Any:
 
 
 def prepare_splits(cfg: ExperimentConfig) -> dict[str, pd.DataFrame]:
-    """Run (or reuse) the data stage; returns split name -> rows (id, question, answer, label, text)."""
+    """Run (or reuse) the data stage; returns split name -> rows (id, question, answer, label, text, evidence)."""
     stage = stage_dir(cfg.output_dir, "data", data_semantic(cfg))
     paths = {name: stage.path / f"{name}.parquet" for name in SPLIT_NAMES}
     if not stage.complete:

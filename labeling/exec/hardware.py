@@ -36,7 +36,6 @@ X86_MACHINES = ("x86_64", "amd64", "i386", "i686")
 PROBE_SHAPE = (480, 576, 1536)  # (tokens, in, out) of one matmul in the probe
 
 Device = Literal["cpu", "cuda"]
-Requested = Literal["auto", "bfloat16", "float32"]
 
 
 @dataclass(frozen=True)

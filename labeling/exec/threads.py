@@ -20,8 +20,6 @@ log = logging.getLogger(__name__)
 MAX_CPU_WORKERS = 4  # more one-model processes than this mostly add memory, not speed
 
 
-
-
 def available_cores() -> int:
     """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota."""
     try:
@@ -57,6 +55,7 @@ class ThreadPlan:
     workers: int
     threads: int
     reason: str
+    oversubscribes: bool = False  # more threads in all than available cores (only when asked explicitly)
 
 
 def plan_threads(threads: int | str, workers: int | str, cores: int, device: Device = "cpu") -> ThreadPlan:
@@ -82,9 +81,9 @@ def plan_threads(threads: int | str, workers: int | str, cores: int, device: Dev
         n_threads = max(1, cores // n_workers)
     else:
         n_workers, n_threads = int(workers), int(threads)
-    total = n_workers * n_threads
-    fit = "fits" if total <= cores else "oversubscribes"
-    return ThreadPlan(n_workers, n_threads, f"{n_workers} x {n_threads} threads {fit} {cores} available cores")
+    over = n_workers * n_threads > cores
+    fit = "oversubscribes" if over else "fits"
+    return ThreadPlan(n_workers, n_threads, f"{n_workers} x {n_threads} threads {fit} {cores} available cores", over)
 
 
 def actor_cpus(requested: float | str, num_actors: int, local_cpus: int | None, joins_cluster: bool) -> float:
@@ -101,6 +100,6 @@ def actor_cpus(requested: float | str, num_actors: int, local_cpus: int | None, 
 def resolve_threads(threads: int | str, workers: int | str, device: Device = "cpu") -> ThreadPlan:
     """``plan_threads`` for this machine's available cores; logged once per process and setting."""
     plan = plan_threads(threads, workers, available_cores(), device)
-    level = logging.WARNING if "oversubscribes" in plan.reason else logging.INFO
+    level = logging.WARNING if plan.oversubscribes else logging.INFO
     log.log(level, "training threads: %d worker(s) x %d torch thread(s) (%s)", plan.workers, plan.threads, plan.reason)
     return plan

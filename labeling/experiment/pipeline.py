@@ -148,41 +148,6 @@ def position_bias(
         outcome.position_bias[protocol] = eval_position_bias(p_orig, p_swap, a_correct)
 
 
-def member_transcripts(
-    cfg: ExperimentConfig, key: tuple, transcripts: dict[tuple[str, int], TranscriptSet]
-) -> TranscriptSet | None:
-    """The transcripts a label member read: a judge's own debate seed, the prompted judge's first seed, none for floors."""
-    if key[0] == "judge":
-        return transcripts[(key[1], key[2])]
-    if key[0] == "prompted" and key[1] != "none":
-        return transcripts[(key[1], cfg.debate.seeds[0])]
-    return None
-
-
-def weak_labels(
-    cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
-    jobs: list[TrainJob],
-    judges: list[TrainedModel],
-    transcripts: dict[tuple[str, int], TranscriptSet],
-) -> np.ndarray:
-    """Soft labels on strong_train: each member's P(correct), masked where its transcript failed, then averaged.
-
-    The failure policy: a failed transcript never makes a label; an item no member can label is NaN
-    (its students train without it).
-    """
-    ids = splits["strong_train"]["id"].astype(str).tolist()
-    rows = []
-    for job, judge in zip(jobs, judges):
-        probs = np.asarray(judge.predictions["strong_train"], dtype=np.float64).copy()
-        read = member_transcripts(cfg, job.key, transcripts)
-        if read is not None:
-            probs[~np.array(read.finished(ids))] = np.nan
-        rows.append(probs)
-    labels, _ = ensemble_mean(np.stack(rows))
-    return labels
-
-
 def run_training(
     cfg: ExperimentConfig,
     splits: dict[str, pd.DataFrame],
@@ -221,7 +186,8 @@ def run_training(
         for source in sources:
             judges = [known[job.key] for job in members[(outcome.seed, source)]]
             outcome.judges[source] = judges
-            outcome.labels[source] = weak_labels(cfg, splits, members[(outcome.seed, source)], judges, transcripts)
+            # Members' strong_train predictions are NaN where their transcript failed (the failure policy).
+            outcome.labels[source], _ = ensemble_mean(np.stack([m.predictions["strong_train"] for m in judges]))
             if unlabeled := int(np.isnan(outcome.labels[source]).sum()):
                 log.warning("%s (seed %d): %d strong_train items have no label (every transcript failed); "
                             "students train without them", source, outcome.seed, unlabeled)

@@ -160,6 +160,10 @@ def run_prompted_judges(
         if not stage.complete:
             _finish(stage, items)
         judged[protocol] = TrainedModel(stage, _load(stage, splits))
+        if protocol != "none":  # the failure policy: no label from a failed transcript
+            strong_ids = splits["strong_train"]["id"].astype(str).tolist()
+            verdicts = judged[protocol].predictions
+            verdicts["strong_train"] = transcripts[(protocol, first)].labels_from(strong_ids, verdicts["strong_train"])
     plain_test = judged["none"].predictions["test"]
     for model in judged.values():
         model.predictions["test_plain"] = plain_test

@@ -214,8 +214,8 @@ def train_judge(
 ) -> TrainedModel:
     """Weak model on weak_train gold labels with one debate seed's transcripts as context.
 
-    Items whose transcript failed are left out of training (the failure policy); the judge still
-    predicts on every strong_train and test item, and the pipeline masks failed ones out of labels.
+    The failure policy: items whose transcript failed are left out of training, and its strong_train
+    predictions (the labels it makes) are NaN there; test items are still scored.
     """
     semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name, "judge_view": transcripts.view}
     weak_train = splits["weak_train"]
@@ -223,7 +223,7 @@ def train_judge(
     if len(usable) < len(weak_train):
         log.warning("judge %s-s%d: %d weak_train transcripts failed and are not trained on",
                     protocol, debate_seed, len(weak_train) - len(usable))
-    return train_and_predict(
+    judge = train_and_predict(
         cfg,
         f"judge-{protocol}-s{debate_seed}",
         semantic,
@@ -238,6 +238,9 @@ def train_judge(
             "test_plain": plain_view(splits["test"]),
         },
     )
+    strong_ids = splits["strong_train"]["id"].astype(str).tolist()
+    judge.predictions["strong_train"] = transcripts.labels_from(strong_ids, judge.predictions["strong_train"])
+    return judge
 
 
 def train_student(

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from labeling.config import ExperimentConfig
@@ -179,6 +180,10 @@ class TranscriptSet:
     def finished(self, ids: list[str]) -> list[bool]:
         """Per id: True when its transcript finished (usable for training and labels)."""
         return [i not in self.failed for i in ids]
+
+    def labels_from(self, ids: list[str], probs: np.ndarray) -> np.ndarray:
+        """A judge's P(correct) on ``ids`` as labels: NaN where the transcript it read failed (never a label)."""
+        return np.where(self.finished(ids), np.asarray(probs, dtype=np.float64), np.nan)
 
 
 def run_debates(

@@ -133,7 +133,7 @@ def test_thread_plan_fits_the_cores(threads, workers, cores: int, expected: tupl
     assert (plan.workers, plan.threads) == expected
     if threads == "auto" or workers == "auto":
         assert plan.workers * plan.threads <= max(cores, plan.threads)
-    assert ("oversubscribes" in plan.reason) == (plan.workers * plan.threads > cores)
+    assert ("oversubscribes" in plan.reason) == plan.oversubscribes == (plan.workers * plan.threads > cores)
 
 
 def test_cuda_trains_one_model_at_a_time() -> None:
