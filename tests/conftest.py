@@ -138,11 +138,17 @@ def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any training or prediction fail: for checking that finished stages are reused."""
     import training
 
+    import labeling.label.judge_labels
+    import labeling.stages.trained
+
     def refuse(*args, **kwargs):
         raise AssertionError("a finished stage was trained or predicted again")
 
-    monkeypatch.setattr(training, "train_classifier", refuse)
-    monkeypatch.setattr(training, "predict_proba", refuse)
+    # the library, and every module that imported the functions by name
+    for module in (training, labeling.stages.trained, labeling.label.judge_labels):
+        for name in ("train_classifier", "predict_proba"):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, refuse)
 
 
 def _free_port() -> int:

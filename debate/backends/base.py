@@ -16,6 +16,14 @@ class SamplingConfig:
     top_p: float = 0.95
     max_tokens: int = 96
 
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must lie in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+
     def to_dict(self) -> dict:
         """Plain-dict form, stored in each transcript for provenance."""
         return dataclasses.asdict(self)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 Record = dict[str, Any]
 
 
@@ -87,8 +89,6 @@ def _read_csv(path: Path) -> Iterator[tuple[Where, Any]]:
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[Where, Any]]:
-    import pyarrow.parquet as pq
-
     try:
         records = pq.read_table(path).to_pylist()
     except Exception as err:  # pyarrow raises several types for a broken file

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from labeling.store import atomic_write_text, cache_root
+
 log = logging.getLogger(__name__)
 
 ASSUME_NO_BF16_ENV = "W2S_ASSUME_NO_BF16"
@@ -149,8 +151,6 @@ def measure_bf16_ratio(shape: tuple[int, int, int] = PROBE_SHAPE, seconds: float
 
 
 def _probe_cache_path() -> Path:
-    from labeling.store import cache_root
-
     flags = read_cpu_flags() or frozenset()
     cpu = cpu_model_name()
     import torch
@@ -178,8 +178,6 @@ def cached_bf16_ratio() -> float:
             return float(json.loads(path.read_text())["bf16_over_fp32"])
         except (ValueError, KeyError, OSError):
             pass
-    from labeling.store import atomic_write_text
-
     ratio = measure_bf16_ratio()
     atomic_write_text(path, json.dumps({"bf16_over_fp32": ratio, "cpu": cpu_model_name(), "machine": platform.machine()}))
     return ratio

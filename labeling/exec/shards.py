@@ -1,11 +1,11 @@
 """The one shard-job engine: plan shard tasks, run them on Ray actors that each own one engine, read them back.
 
-A shard task is a dict: ``runner`` (``module:function``, called in the actor as
-``fn(backend, task)``), ``kind`` (for logs), ``items_path``, ``start``/``stop`` (the slice of the
-items file) and ``out_path`` (the shard file the runner writes atomically), plus the runner's own
-parameters. ``plan_shards`` makes them, ``execute_spec`` runs them, ``read_shards`` reads a
-finished folder back. The executor imports no stage: what a shard does is named by its runner
-(transcripts: ``labeling.stages.debate_shards``; prompted verdicts: ``labeling.stages.prompted``).
+A ``ShardTask`` is one slice (``start``/``stop``) of an items file, the shard file its runner
+writes atomically (``out_path``), the runner's own ``params``, and its ``ShardKind``: a name for
+logs and the runner ``module:function`` an actor calls as ``fn(backend, task)``. A stage registers
+a kind by declaring one (transcripts: ``labeling.stages.debate_shards.DEBATE_SHARDS``; prompted
+verdicts: ``labeling.stages.prompted.PROMPTED_SHARDS``), so the executor imports no stage.
+``plan_shards`` makes tasks, ``execute_spec`` runs them, ``read_shards`` reads a finished folder back.
 
 An ``ActorPool`` hands each idle actor one shard at a time, so at most one shard per actor is
 in flight (backpressure). A finished shard file is never redone, so a rerun after a crash
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass, field
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,9 +45,47 @@ log = logging.getLogger(__name__)
 SHARD_GLOB = "shard-*.parquet"
 
 
+@dataclass(frozen=True)
+class ShardKind:
+    """What a shard task does: a name for logs, and the runner ``module:function`` an actor calls."""
+
+    name: str
+    runner: str
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard of work: items ``start:stop`` of ``items_path`` -> ``out_path``, by ``kind``'s runner."""
+
+    kind: ShardKind
+    items_path: str
+    start: int
+    stop: int
+    out_path: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        """How many items the shard holds."""
+        return self.stop - self.start
+
+    @property
+    def done(self) -> bool:
+        """True once the shard file exists (it is only ever renamed into place whole)."""
+        return Path(self.out_path).exists()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (the spec file of the isolated child process)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ShardTask":
+        """The task ``to_dict`` wrote."""
+        return cls(**{**data, "kind": ShardKind(**data["kind"])})
+
+
 def plan_shards(
-    runner: str,
-    kind: str,
+    kind: ShardKind,
     folder: Path,
     n_items: int,
     shard_size: int,
@@ -55,32 +94,25 @@ def plan_shards(
     ids: Sequence[str] | None = None,
     per_item: Mapping[str, Mapping[str, Any]] | None = None,
     items_path: Path | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ShardTask]:
     """One task per ``shard_size`` slice of ``folder/items.parquet`` (or ``items_path``), writing
     ``folder/shard-NNNNN.parquet``.
 
-    ``per_item`` maps a task key to {item id -> value}; each task gets the values of its own
+    ``per_item`` maps a parameter name to {item id -> value}; each task gets the values of its own
     items (``ids`` gives the items' order), e.g. market-making's weak picks.
     """
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if per_item and ids is None:
+        raise ValueError("per_item values need the items' ids")
     tasks = []
     for start in range(0, n_items, shard_size):
         stop = min(start + shard_size, n_items)
-        task = {
-            "runner": runner,
-            "kind": kind,
-            "items_path": str(items_path or folder / "items.parquet"),
-            "start": start,
-            "stop": stop,
-            "out_path": str(folder / f"shard-{start // shard_size:05d}.parquet"),
-            **params,
-        }
-        for key, values in (per_item or {}).items():
-            if ids is None:
-                raise ValueError("per_item values need the items' ids")
-            task[key] = {i: values[i] for i in ids[start:stop]}
-        tasks.append(task)
+        own = {key: {i: values[i] for i in ids[start:stop]} for key, values in (per_item or {}).items()}  # type: ignore[index]
+        tasks.append(ShardTask(
+            kind=kind, items_path=str(items_path or folder / "items.parquet"), start=start, stop=stop,
+            out_path=str(folder / f"shard-{start // shard_size:05d}.parquet"), params={**params, **own},
+        ))
     return tasks
 
 
@@ -100,9 +132,9 @@ def load_factory(dotted: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def run_task(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
-    """Run one shard task with the runner it names (``module:function``, called as ``fn(backend, task)``)."""
-    return load_factory(task["runner"])(backend, task)
+def run_task(backend: Any, task: ShardTask) -> dict[str, Any]:
+    """Run one shard task with its kind's runner (``module:function``, called as ``fn(backend, task)``)."""
+    return load_factory(task.kind.runner)(backend, task)
 
 
 def _actor_class() -> Any:
@@ -117,7 +149,7 @@ def _actor_class() -> Any:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
             self.backend = load_factory(factory)(**kwargs)
 
-        def run(self, task: dict[str, Any]) -> dict[str, Any]:
+        def run(self, task: ShardTask) -> dict[str, Any]:
             return run_task(self.backend, task)
 
     return DebateActor
@@ -149,10 +181,10 @@ def summary_line(totals: dict[str, Any]) -> str:
 def execute_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Run every unfinished shard task of ``spec`` on Ray actors; returns totals.
 
-    ``spec`` keys: ``tasks`` (list of shard tasks), ``backend`` ({factory, kwargs, env}),
+    ``spec`` keys: ``tasks`` (ShardTask dicts), ``backend`` ({factory, kwargs, env}),
     ``ray`` (RayConfig as a dict), ``work_dir``. Logs and prints a summary line at the end.
     """
-    tasks = [t for t in spec["tasks"] if not Path(t["out_path"]).exists()]
+    tasks = [task for task in map(ShardTask.from_dict, spec["tasks"]) if not task.done]
     totals: dict[str, Any] = {
         "shards": len(spec["tasks"]), "shards_run": 0, "items": 0, "failed": 0,
         "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0.0,
@@ -168,7 +200,7 @@ def execute_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return totals
 
 
-def _run_tasks(spec: dict[str, Any], tasks: list[dict[str, Any]], totals: dict[str, Any], started: float) -> None:
+def _run_tasks(spec: dict[str, Any], tasks: list[ShardTask], totals: dict[str, Any], started: float) -> None:
     """Start (or join) Ray, run ``tasks`` on an actor pool, accumulate into ``totals``."""
     import ray
     from ray.util import ActorPool
@@ -194,8 +226,8 @@ def _run_tasks(spec: dict[str, Any], tasks: list[dict[str, Any]], totals: dict[s
         n_actors = min(ray_cfg["num_actors"], len(tasks))
         actors = [actor_cls.remote(backend["factory"], backend.get("kwargs", {}), backend.get("env", {})) for _ in range(n_actors)]
         pool = ActorPool(actors)
-        total_items = sum(t["stop"] - t["start"] for t in tasks)
-        with tqdm(total=total_items, desc="debate items", unit="item", file=sys.stderr) as bar:
+        total_items = sum(t.n_items for t in tasks)
+        with tqdm(total=total_items, desc=f"{tasks[0].kind.name} items", unit="item", file=sys.stderr) as bar:
             for result in pool.map_unordered(lambda actor, task: actor.run.remote(task), tasks):
                 totals["shards_run"] += 1
                 totals["items"] += result["n_items"]
@@ -228,9 +260,9 @@ def run_spec(spec: dict[str, Any], isolate: bool) -> None:
             raise RuntimeError(f"the Ray shard engine failed with exit code {result.returncode} (log above)")
 
 
-def run_on_ray(tasks: list[dict[str, Any]], backend: "BackendSpec", ray: RayConfig, work_dir: str | Path) -> None:
+def run_on_ray(tasks: list[ShardTask], backend: "BackendSpec", ray: RayConfig, work_dir: str | Path) -> None:
     """Run shard tasks on the configured Ray actors, each building its engine from ``backend``."""
-    spec = {"tasks": tasks, "backend": backend.to_dict(), "ray": ray.model_dump(mode="json"), "work_dir": str(work_dir)}
+    spec = {"tasks": [t.to_dict() for t in tasks], "backend": backend.to_dict(), "ray": ray.model_dump(mode="json"), "work_dir": str(work_dir)}
     run_spec(spec, wants_isolation(ray.private_network, ray.address))
 
 

@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from debate import Transcript
+from training import predict_proba
 
+from labeling.data.judge_input import judge_text
+from labeling.data.registry import item_text
 from labeling.store import atomic_write_rows, atomic_write_text
 from labeling.exec.hardware import inference_precision
 from labeling.exec.threads import available_cores
@@ -52,8 +58,6 @@ def read_judge(judge_dir: Path) -> dict[str, Any]:
 
 def label_schema(ensemble: bool = False, seeds: list[int] | None = None) -> Any:
     """Arrow schema of a labels file (id, prob[, n_seeds], failed); an ensemble records its seeds."""
-    import pyarrow as pa
-
     fields = [("id", pa.string()), ("prob", pa.float64())]
     if ensemble:
         fields.append(("n_seeds", pa.int64()))
@@ -65,11 +69,6 @@ def label_schema(ensemble: bool = False, seeds: list[int] | None = None) -> Any:
 def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataFrame,
                batch_size: int, threads: int) -> list[dict[str, Any]]:
     """Rows {id, prob, failed} for one seed's transcripts (aligned with ``items``)."""
-    from debate import Transcript
-    from labeling.data.registry import item_text
-    from labeling.data.judge_input import judge_text
-    from training import predict_proba
-
     rows: list[dict[str, Any]] = []
     texts: list[str] = []
     scored: list[int] = []
@@ -111,8 +110,6 @@ def judge_all_seeds(out: Path, judge_dir: Path, items: pd.DataFrame, seeds: list
     ``dtype``/``threads`` ``auto`` fit this machine (see ``labeling.exec.hardware``); the precision is part of
     the labels' identity, so a rerun in another precision refuses to mix labels.
     """
-    import pyarrow.parquet as pq
-
     judge = read_judge(judge_dir)
     judge["dtype"] = inference_precision(dtype, judge["trained_dtype"]).dtype
     threads = available_cores() if threads == "auto" else int(threads)

@@ -1,6 +1,6 @@
 """Prompted-judge labels for a ``w2s label`` folder: no trained judge needed.
 
-After the transcripts, a prompted chat model (``--prompted-judge MODEL``) scores every item
+After the transcripts, a prompted chat model (``prompted_judge.model.path``; ``--prompted-judge MODEL``) scores every item
 whose transcript succeeded, per seed, on the same Ray actor machinery as the debates (one
 engine per actor; shards written atomically, never redone). Results go beside the trained
 judge's: ``labels/prompted_seed<k>.parquet`` and ``labels/prompted_ensemble.parquet``
@@ -15,21 +15,21 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
+from debate import Transcript
 
+from labeling.data.registry import item_text
+from labeling.exec.shards import ShardTask
 from labeling.store import atomic_write_parquet, atomic_write_rows, atomic_write_text
 from labeling.label.judge_labels import label_schema, ensemble_rows, read_seed_transcripts
 from labeling.stages.prompted import prompted_tasks, read_verdicts
 
 log = logging.getLogger("w2s.label")
 
-CHOICES = ["Yes", "No"]
+DEFAULT_CHOICES = ["Yes", "No"]
 
 
 def seed_items(out: Path, seed: int, items: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """(split, id, text, transcript) of the seed's successful transcripts, and id -> failure reason of the rest."""
-    from debate import Transcript
-    from labeling.data.registry import item_text
-
     ids = items["id"].astype(str).tolist()
     rows, failed = [], {}
     for record, item in zip(read_seed_transcripts(out, seed, ids).to_dict("records"), items.itertuples(index=False)):
@@ -50,7 +50,8 @@ def prompted_label_all_seeds(
     *,
     dataset: str,
     shard_size: int,
-    run_tasks: Callable[[list[dict[str, Any]]], None],
+    run_tasks: Callable[[list[ShardTask]], None],
+    choices: list[str] = DEFAULT_CHOICES,
 ) -> dict[str, Any]:
     """Score every seed's transcripts with the prompted judge; write per-seed and ensemble labels.
 
@@ -59,7 +60,7 @@ def prompted_label_all_seeds(
     """
     labels_dir = out / "labels"
     marker = labels_dir / "prompted_judge.json"
-    identity = {"model": model, "choices": CHOICES}
+    identity = {"model": model, "choices": list(choices)}
     if marker.is_file() and json.loads(marker.read_text()) != identity:
         raise ValueError(f"{labels_dir} holds labels of another prompted judge ({marker}); use a new --out")
     atomic_write_text(marker, json.dumps(identity, indent=2))
@@ -70,7 +71,7 @@ def prompted_label_all_seeds(
         if not (folder / "items.parquet").is_file():
             atomic_write_parquet(frame, folder / "items.parquet")
         folders[seed] = folder
-        tasks += [t for t in prompted_tasks(folder, len(frame), shard_size, CHOICES) if not Path(t["out_path"]).exists()]
+        tasks += [t for t in prompted_tasks(folder, len(frame), shard_size, choices) if not t.done]
     if tasks:
         log.info("prompted judge %s: %d shards to score", model, len(tasks))
         run_tasks(tasks)

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import hmac
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import torch
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from labeling.serve.batching import BatcherClosed, MicroBatcher
+from labeling.serve.debate_runner import DebateRunner, transcript_body
 from labeling.serve.judge_loader import LoadedJudge
 from labeling.serve.limits import BodySizeLimit
 from labeling.serve.metrics import JudgeMetrics, MetricsMiddleware
-from labeling.serve.schemas import DebateTranscript, ErrorResponse, JudgeResponse, JudgeResult, request_models
+from labeling.serve.schemas import ErrorResponse, JudgeResponse, JudgeResult, request_models
 from labeling.serve.settings import ServerSettings
 from labeling.serve.vllm_classify import ClassifyError
 
@@ -82,175 +82,126 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
 
-def _item_key(question: str, answer: str) -> str:
-    """A stable item id for a served debate (stances and seeds are derived from it)."""
-    return "served-" + hashlib.sha256(f"{question}\x00{answer}".encode()).hexdigest()[:16]
+class JudgeService:
+    """The state behind the routes: the judge, its micro-batcher, the optional debater, the metrics."""
 
+    def __init__(self, judge: LoadedJudge, settings: ServerSettings, debate_backend: Any = None) -> None:
+        self.judge, self.settings, self.debate_backend = judge, settings, debate_backend
+        self.metrics = JudgeMetrics()
+        self.batcher: MicroBatcher | None = None
+        self.debate: DebateRunner | None = None
+        self.ready = False
 
-class DebateRunner:
-    """Runs the judge's protocol on request items with the strong model, off the event loop."""
-
-    def __init__(self, judge: LoadedJudge, backend: Any, concurrency: int) -> None:
-        from debate import SamplingConfig, get_protocol
-
-        defaults = judge.debate
-        if defaults is None:
-            raise ValueError(f"judge {judge.judge_id} was trained without transcripts; it cannot judge debates")
-        protocol = get_protocol(defaults.protocol)
-        if defaults.word_limit is not None:
-            protocol = replace(protocol, word_limit=int(defaults.word_limit))
-        self.protocol = protocol
-        self.seed = defaults.seed
-        self.sampling = SamplingConfig(**defaults.sampling) if defaults.sampling else SamplingConfig()
-        self.backend = backend
-        self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="debate")
-
-    def _run(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-        from debate import DebateItem, run_protocol
-
-        unique = {_item_key(q, a): DebateItem(_item_key(q, a), q, a) for q, a in pairs}
-        transcripts = run_protocol(
-            list(unique.values()), self.protocol, self.backend, seed=self.seed, sampling=self.sampling
-        )
-        return {t.item_id: t for t in transcripts}
-
-    async def transcripts(self, pairs: list[tuple[str, str]]) -> list[Any]:
-        """One transcript per (question, answer) pair, in order (identical pairs share one debate)."""
-        loop = asyncio.get_running_loop()
-        by_id = await loop.run_in_executor(self.executor, self._run, pairs)
-        return [by_id[_item_key(q, a)] for q, a in pairs]
-
-    def close(self) -> None:
-        """Wait for running debates and release the threads."""
-        self.executor.shutdown(wait=True)
-
-
-def _transcript_body(transcript: Any) -> DebateTranscript:
-    return DebateTranscript(
-        protocol=transcript.protocol,
-        seed=transcript.seed,
-        model_id=transcript.model_id,
-        prompt_version=transcript.prompt_version,
-        stances=dict(transcript.stances),
-        turns=[{"speaker": t.speaker, "stance": t.stance, "text": t.text} for t in transcript.turns],
-        text=transcript.render(),
-    )
-
-
-def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debate_backend: Any = None) -> FastAPI:
-    """The judge API around a loaded judge; ``debate_backend`` (a ChatBackend) enables ``debate: true``."""
-    settings = settings or ServerSettings()
-    metrics = JudgeMetrics()
-    _, JudgeRequest = request_models(settings)
-    state: dict[str, Any] = {}
-
-    def predict(texts: list[str]) -> np.ndarray:
-        return judge.predict_members(texts, batch_size=settings.max_batch)
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """Members x texts probabilities (the micro-batcher's forward pass)."""
+        return self.judge.predict_members(texts, batch_size=self.settings.max_batch)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        import torch
-
-        torch.set_num_threads(settings.threads)
-        batcher = MicroBatcher(
-            predict, max_batch=settings.max_batch, max_wait_s=settings.max_wait_ms / 1000, on_batch=metrics.observe_batch
-        )
-        await batcher.start()
-        state["batcher"] = batcher
-        state["debate"] = DebateRunner(judge, debate_backend, settings.debate_concurrency) if debate_backend else None
-        state["ready"] = True
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        """Start the batcher (and the debate threads), serve, then drain both."""
+        torch.set_num_threads(self.settings.threads)
+        self.batcher = MicroBatcher(self.predict, max_batch=self.settings.max_batch,
+                                    max_wait_s=self.settings.max_wait_ms / 1000, on_batch=self.metrics.observe_batch)
+        await self.batcher.start()
+        if self.debate_backend is not None:
+            self.debate = DebateRunner(self.judge, self.debate_backend, self.settings.debate_concurrency)
+        self.ready = True
         try:
             yield
         finally:
-            state["ready"] = False
-            await batcher.stop()
-            if state["debate"] is not None:
-                state["debate"].close()
-            received = int(metrics.started._value.get())
-            log.info("judge server stopped cleanly: %d requests received, %d answered", received, metrics.finished)
+            self.ready = False
+            await self.batcher.stop()
+            if self.debate is not None:
+                self.debate.close()
+            received = int(self.metrics.started._value.get())
+            log.info("judge server stopped cleanly: %d requests received, %d answered", received, self.metrics.finished)
 
-    app = FastAPI(
-        title="w2s weak-judge API",
-        version=API_VERSION,
-        description="A trained weak judge: P(candidate answer is correct) for binary items, "
-        "optionally after a debate by the strong model.",
-        lifespan=lifespan,
-        responses=ERRORS,
-    )
-    _install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
-    authorized = [Depends(_api_key_check(settings))]
-
-    @app.get("/healthz", summary="liveness and readiness")
-    async def healthz() -> dict[str, Any]:
-        if not state.get("ready"):
+    async def healthz(self) -> dict[str, Any]:
+        """Liveness and readiness."""
+        if not self.ready:
             raise HTTPException(503, "not ready")
         return {"status": "ok"}
 
-    @app.get("/v1/models", dependencies=authorized, summary="the loaded judge and its provenance")
-    async def models() -> dict[str, Any]:
-        card = judge.describe()
-        card["debate_enabled"] = state.get("debate") is not None
-        if state.get("debate") is not None:
-            card["debater"] = getattr(debate_backend, "model_id", None)
+    async def models(self) -> dict[str, Any]:
+        """The loaded judge and its provenance."""
+        card = self.judge.describe()
+        card["debate_enabled"] = self.debate is not None
+        if self.debate is not None:
+            card["debater"] = getattr(self.debate_backend, "model_id", None)
         return {"object": "list", "data": [card]}
 
-    @app.get(
-        "/metrics",
-        dependencies=authorized,
-        response_class=PlainTextResponse,
-        responses=JSON_ERRORS,
-        summary="Prometheus metrics",
-    )
-    async def prometheus() -> PlainTextResponse:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    async def prometheus(self) -> PlainTextResponse:
+        """Prometheus metrics."""
+        self.metrics.queued.set(self.batcher.queued if self.batcher else 0)
+        return PlainTextResponse(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-        batcher = state.get("batcher")
-        metrics.queued.set(batcher.queued if batcher else 0)
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    async def judge_items(body: Any) -> JudgeResponse:
-        items = body.items
-        transcripts: list[Any] = [None] * len(items)
-        if body.debate:
-            runner: DebateRunner | None = state.get("debate")
-            if runner is None:
-                raise HTTPException(400, "debate is not enabled on this server (start it with a debater)")
-            started = time.perf_counter()
-            try:
-                transcripts = await runner.transcripts([(i.question, i.answer) for i in items])
-            except Exception:
-                log.exception("debate backend failed")
-                raise HTTPException(502, "the debate backend failed; try again later") from None
-            metrics.debates.observe(time.perf_counter() - started)
-        texts = [
-            judge.format(i.question, i.answer, t.render() if t is not None else (i.transcript or ""))
-            for i, t in zip(items, transcripts)
-        ]
+    async def transcripts(self, items: list[Any]) -> list[Any]:
+        """One debate transcript per item (502 when the debater fails)."""
+        if self.debate is None:
+            raise HTTPException(400, "debate is not enabled on this server (start it with a debater)")
+        started = time.perf_counter()
         try:
-            probs = await state["batcher"].submit(texts)
+            transcripts = await self.debate.transcripts([(i.question, i.answer) for i in items])
+        except Exception:
+            log.exception("debate backend failed")
+            raise HTTPException(502, "the debate backend failed; try again later") from None
+        self.metrics.debates.observe(time.perf_counter() - started)
+        return transcripts
+
+    async def score(self, texts: list[str]) -> np.ndarray:
+        """Members x texts probabilities from the micro-batcher (503 while stopping, 502 from a pooling server)."""
+        try:
+            return await self.batcher.submit(texts)
         except BatcherClosed:
             raise HTTPException(503, "the judge is shutting down") from None
         except ClassifyError:
             log.exception("the judge's pooling server failed")
             raise HTTPException(502, "the judge's scoring backend failed; try again later") from None
-        metrics.items.labels(str(bool(body.debate)).lower()).inc(len(items))
-        mean = probs.mean(axis=0)
+
+    async def judge_items(self, body: Any) -> JudgeResponse:
+        """Judge a request's items, after a debate when it asks for one."""
+        items = body.items
+        transcripts = await self.transcripts(items) if body.debate else [None] * len(items)
+        texts = [self.judge.format(i.question, i.answer, t.render() if t is not None else (i.transcript or ""))
+                 for i, t in zip(items, transcripts)]
+        probs = await self.score(texts)
+        self.metrics.items.labels(str(bool(body.debate)).lower()).inc(len(items))
+        mean, threshold = probs.mean(axis=0), self.settings.threshold
         results = [
-            JudgeResult(
-                id=item.id,
-                probability=float(mean[k]),
-                label=int(mean[k] >= settings.threshold),
-                member_probabilities=[float(p) for p in probs[:, k]],
-                transcript=_transcript_body(transcripts[k]) if transcripts[k] is not None else None,
-            )
+            JudgeResult(id=item.id, probability=float(mean[k]), label=int(mean[k] >= threshold),
+                        member_probabilities=[float(p) for p in probs[:, k]],
+                        transcript=transcript_body(transcripts[k]) if transcripts[k] is not None else None)
             for k, item in enumerate(items)
         ]
-        return JudgeResponse(model=judge.judge_id, protocol=judge.protocol, threshold=settings.threshold, results=results)
+        return JudgeResponse(model=self.judge.judge_id, protocol=self.judge.protocol, threshold=threshold, results=results)
+
+
+def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debate_backend: Any = None) -> FastAPI:
+    """The judge API around a loaded judge; ``debate_backend`` (a ChatBackend) enables ``debate: true``."""
+    settings = settings or ServerSettings()
+    service = JudgeService(judge, settings, debate_backend)
+    _, JudgeRequest = request_models(settings)
+    app = FastAPI(
+        title="w2s weak-judge API",
+        version=API_VERSION,
+        description="A trained weak judge: P(candidate answer is correct) for binary items, "
+        "optionally after a debate by the strong model.",
+        lifespan=service.lifespan,
+        responses=ERRORS,
+    )
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    authorized = [Depends(_api_key_check(settings))]
+    app.get("/healthz", summary="liveness and readiness")(service.healthz)
+    app.get("/v1/models", dependencies=authorized, summary="the loaded judge and its provenance")(service.models)
+    app.get("/metrics", dependencies=authorized, response_class=PlainTextResponse, responses=JSON_ERRORS,
+            summary="Prometheus metrics")(service.prometheus)
+
+    async def judge_items(body: Any) -> JudgeResponse:
+        return await service.judge_items(body)
 
     # the body model is built at run time from the settings, so give FastAPI the class itself
     judge_items.__annotations__["body"] = JudgeRequest
     app.post("/v1/judge", dependencies=authorized, response_model=JudgeResponse, summary="judge items")(judge_items)
-
     return app

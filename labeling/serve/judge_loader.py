@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from training import ModelSpec, load_classifier, predict_proba_loaded
+from training.batching import tokenize_texts
+from transformers import AutoTokenizer
 
 from labeling.data.registry import item_text
 from labeling.exec.hardware import inference_precision
 from labeling.stages.judge_folder import JudgeFolderError, read_json, read_judge_folder
 from labeling.stages.trained import recorded_dtype
 from labeling.data.judge_input import judge_text
+from labeling.serve.vllm_classify import VLLMClassifyClient
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +77,6 @@ class JudgeMember:
 
     def predict(self, texts: list[str], *, batch_size: int, bf16: bool) -> np.ndarray:
         """P(correct) for each text, from the local classifier or the member's vLLM pooling server."""
-        from training import predict_proba_loaded
-        from training.batching import tokenize_texts
-
         if self.classify is not None:
             return self.classify.predict(tokenize_texts(self.tokenizer, texts, self.max_length))
         return predict_proba_loaded(
@@ -201,11 +202,6 @@ def load_judge(
     ``classify_urls`` (one per member, in member order) scores each member with a vLLM pooling
     server serving that member's ``model/`` instead of loading its weights here.
     """
-    from transformers import AutoTokenizer
-
-    from training import ModelSpec, load_classifier
-    from labeling.serve.vllm_classify import VLLMClassifyClient
-
     path = Path(path).resolve()
     if (path / "manifest.json").is_file():
         protocol, stage_paths = members_from_results(path, protocol, training_seed)

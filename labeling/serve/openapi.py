@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from labeling.serve.app import create_app
 from labeling.serve.settings import ServerSettings
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "judge-openapi.json"
@@ -18,8 +19,6 @@ DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "judge-openapi.json"
 
 def openapi_document(settings: ServerSettings | None = None) -> dict[str, Any]:
     """The schema the server serves at /openapi.json with these settings (defaults: the documented caps)."""
-    from labeling.serve.app import create_app
-
     return create_app(None, settings or ServerSettings()).openapi()  # type: ignore[arg-type]  # routes only
 
 

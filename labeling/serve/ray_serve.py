@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labeling.serve.app import create_app
+from labeling.serve.judge_loader import load_judge
 from labeling.serve.settings import ServerSettings, ensure_safe_binding
 
 if TYPE_CHECKING:
@@ -59,9 +61,6 @@ class ReplicaOptions:
 
 def build_judge_app(source: JudgeSource, settings: ServerSettings) -> "FastAPI":
     """Load the judge and wrap it in the judge API (runs once in every replica)."""
-    from labeling.serve.app import create_app
-    from labeling.serve.judge_loader import load_judge
-
     judge = load_judge(source.path, protocol=source.protocol, training_seed=source.training_seed, dtype=source.dtype)
     log.info("replica loaded judge %s", judge.judge_id)
     return create_app(judge, settings)

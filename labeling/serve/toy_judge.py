@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from training import ModelSpec, TrainConfig, train_classifier
+
 from labeling.store import stage_dir
 from labeling.data.registry import item_text
 from labeling.data.judge_input import judge_text
@@ -48,8 +50,6 @@ def make_toy_judge(
     epochs: float = 1.0,
 ) -> Path:
     """Train a toy judge from ``base_model``; returns its stage folder under ``output_dir/artifacts``."""
-    from training import ModelSpec, TrainConfig, train_classifier
-
     data = {"dataset": dataset, "source": "toy", "weak_train": len(TOY_ITEMS) * 2}
     transcripts = stage_dir(
         output_dir,

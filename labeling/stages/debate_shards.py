@@ -5,8 +5,8 @@ parquet of transcripts with per-row provenance (rows in item order, no clock rea
 task with a deterministic backend always writes the same bytes). Wall-clock timings go to a
 sidecar ``<shard>.timings.json`` written just before the shard; the turns' ``seconds`` inside
 the shard are NaN. A shard that exists is never redone (it is only ever renamed into place whole).
-Task keys beyond the common ones (see ``labeling.exec.shards.plan_shards``): protocol, seed,
-sampling, word_limit, and optionally ``weak_picks`` and ``swap_positions``.
+Task parameters (``ShardTask.params``): protocol, seed, sampling, word_limit, and optionally
+``weak_picks``, ``swap_positions`` and ``quote_span_words``.
 """
 
 from __future__ import annotations
@@ -18,16 +18,21 @@ import re
 import socket
 import sys
 import time
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+from debate import DebateItem, SamplingConfig, Transcript, get_protocol, run_protocol, transcript_arrow_schema
 
+from labeling.exec.shards import ShardKind, ShardTask
 from labeling.store import atomic_write_rows, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-RUNNER = "labeling.stages.debate_shards:run_debate_shard"
+DEBATE_SHARDS = ShardKind("debate", "labeling.stages.debate_shards:run_debate_shard")
 TOOL_DISTRIBUTION = "w2s-debate"
 TIMINGS_SUFFIX = ".timings.json"
 _HF_SNAPSHOT = re.compile(r"/snapshots/([0-9a-f]{40})(?:/|$)")
@@ -35,8 +40,6 @@ _HF_SNAPSHOT = re.compile(r"/snapshots/([0-9a-f]{40})(?:/|$)")
 
 def tool_version() -> str:
     """The installed version of this tool (``unknown`` when run from an uninstalled tree)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(TOOL_DISTRIBUTION)
     except PackageNotFoundError:
@@ -65,10 +68,6 @@ def backend_provenance(backend: Any) -> dict[str, Any]:
 
 def shard_arrow_schema() -> Any:
     """Schema of a shard file: the transcript record plus per-row provenance of the shard task."""
-    import pyarrow as pa
-
-    from debate import transcript_arrow_schema
-
     extra = [
         ("word_limit", pa.int64()),
         ("weak_pick", pa.int64()),
@@ -107,29 +106,22 @@ def shard_summary(name: str, transcripts: list[Any], seconds: float) -> dict[str
     }
 
 
-def run_debate_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
+def run_debate_shard(backend: Any, task: ShardTask) -> dict[str, Any]:
     """Debate one shard with ``backend`` and write its transcripts; returns a summary.
 
-    Task keys: protocol, seed, items_path, start, stop, out_path, sampling, word_limit,
-    and optionally ``weak_picks`` (item id -> 0/1, for the shard's items; market-making)
-    and ``swap_positions`` (default False). Skips the work when the shard file already
-    exists (it is only ever renamed into place complete).
+    Skips the work when the shard file already exists (it is only ever renamed into place complete).
     """
-    from dataclasses import replace
-
-    from debate import DebateItem, SamplingConfig, Transcript, get_protocol, run_protocol
-
-    out_path = Path(task["out_path"])
+    out_path, params = Path(task.out_path), task.params
     if out_path.exists():
-        return {"shard": out_path.name, "n_items": task["stop"] - task["start"], "skipped": True}
-    items_frame = pd.read_parquet(task["items_path"]).iloc[task["start"] : task["stop"]]
+        return {"shard": out_path.name, "n_items": task.n_items, "skipped": True}
+    items_frame = pd.read_parquet(task.items_path).iloc[task.start : task.stop]
     evidence = items_frame["evidence"] if "evidence" in items_frame else [""] * len(items_frame)
     items = [
         DebateItem(item_id=str(r.id), question=str(r.question), answer=str(r.answer), evidence=str(e or ""))
         for r, e in zip(items_frame.itertuples(index=False), evidence)
     ]
-    weak_picks = {str(k): int(v) for k, v in (task.get("weak_picks") or {}).items()}
-    swap = bool(task.get("swap_positions", False))
+    weak_picks = {str(k): int(v) for k, v in (params.get("weak_picks") or {}).items()}
+    swap = bool(params.get("swap_positions", False))
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     started = time.perf_counter()
     round_ends: list[float] = []
@@ -143,17 +135,17 @@ def run_debate_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
 
     transcripts: list[Transcript] = run_protocol(
         items,
-        replace(get_protocol(task["protocol"]), word_limit=int(task["word_limit"])),
+        replace(get_protocol(params["protocol"]), word_limit=int(params["word_limit"])),
         backend,
-        seed=int(task["seed"]),
-        sampling=SamplingConfig(**task["sampling"]),
+        seed=int(params["seed"]),
+        sampling=SamplingConfig(**params["sampling"]),
         on_turn=report_turn,
         weak_picks=weak_picks or None,
         swap_positions=swap,
-        quote_span_words=task.get("quote_span_words"),
+        quote_span_words=params.get("quote_span_words"),
     )
     seconds = time.perf_counter() - started
-    provenance = {"word_limit": int(task["word_limit"]), "tool_version": tool_version(), **backend_provenance(backend)}
+    provenance = {"word_limit": int(params["word_limit"]), "tool_version": tool_version(), **backend_provenance(backend)}
     rows = [shard_row(t, provenance, weak_picks.get(t.item_id)) for t in transcripts]
     summary = shard_summary(out_path.name, transcripts, seconds)
     sidecar = {

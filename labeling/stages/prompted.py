@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from debate import PROMPT_VERSION, PromptedJudge
 
 from labeling.config import ExperimentConfig
 from labeling.data.stage import data_semantic
 from labeling.exec.backends import BackendSpec, vllm_backend_spec
-from labeling.exec.shards import SHARD_GLOB, plan_shards, read_shards, run_on_ray
+from labeling.exec.shards import SHARD_GLOB, ShardKind, ShardTask, plan_shards, read_shards, run_on_ray
 from labeling.stages.trained import TrainedModel
 from labeling.stages.transcripts import TranscriptSet, debate_engine_dtype
 from labeling.store import StageDir, atomic_write_parquet, stage_dir
@@ -29,8 +30,7 @@ from labeling.store import StageDir, atomic_write_parquet, stage_dir
 log = logging.getLogger(__name__)
 
 JUDGED_SPLITS = ("strong_train", "test")
-TASK_KIND = "prompted_judge"
-RUNNER = "labeling.stages.prompted:run_prompted_shard"
+PROMPTED_SHARDS = ShardKind("prompted_judge", "labeling.stages.prompted:run_prompted_shard")
 
 
 def prompted_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
@@ -42,8 +42,6 @@ def prompted_backend_spec(cfg: ExperimentConfig) -> BackendSpec:
 
 def prompted_stage(cfg: ExperimentConfig, protocol: str, transcripts_from: str | None) -> StageDir:
     """The stage folder of the prompted judge on ``protocol``'s transcripts (stage name, or None for none)."""
-    from debate import PROMPT_VERSION
-
     judge = cfg.prompted_judge
     assert judge is not None
     semantic = {
@@ -73,19 +71,16 @@ def judged_items(splits: dict[str, pd.DataFrame], transcripts: dict[str, str] | 
     return pd.concat(parts, ignore_index=True)
 
 
-def run_prompted_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
+def run_prompted_shard(backend: Any, task: ShardTask) -> dict[str, Any]:
     """Score one shard of items with the prompted judge and write (split, id, prob) atomically.
 
     Skips the work when the shard file exists (it is only ever renamed into place complete).
     """
-    from debate import PromptedJudge
-
-    out_path = Path(task["out_path"])
-    n_items = task["stop"] - task["start"]
+    out_path, n_items = Path(task.out_path), task.n_items
     if out_path.exists():
         return {"shard": out_path.name, "n_items": n_items, "skipped": True}
-    items = pd.read_parquet(task["items_path"]).iloc[task["start"] : task["stop"]]
-    judge = PromptedJudge(backend, choices=task["choices"])
+    items = pd.read_parquet(task.items_path).iloc[task.start : task.stop]
+    judge = PromptedJudge(backend, choices=task.params["choices"])
     probs = judge.predict_proba(items["text"].tolist(), items["transcript"].tolist())
     frame = pd.DataFrame({"split": items["split"].tolist(), "id": items["id"].astype(str).tolist(), "prob": probs})
     atomic_write_parquet(frame, out_path)
@@ -93,9 +88,9 @@ def run_prompted_shard(backend: Any, task: dict[str, Any]) -> dict[str, Any]:
     return {"shard": out_path.name, "n_items": n_items, "skipped": False}
 
 
-def prompted_tasks(folder: Path, n_items: int, shard_size: int, choices: list[str]) -> list[dict[str, Any]]:
+def prompted_tasks(folder: Path, n_items: int, shard_size: int, choices: list[str]) -> list[ShardTask]:
     """One prompted-judge task per ``shard_size`` slice of ``folder/items.parquet``."""
-    return plan_shards(RUNNER, TASK_KIND, folder, n_items, shard_size, {"choices": list(choices)})
+    return plan_shards(PROMPTED_SHARDS, folder, n_items, shard_size, {"choices": list(choices)})
 
 
 def read_verdicts(folder: Path) -> pd.DataFrame:
@@ -152,7 +147,7 @@ def run_prompted_judges(
         if not (stage.path / "items.parquet").exists():
             atomic_write_parquet(items, stage.path / "items.parquet")
         judge_tasks = prompted_tasks(stage.path, len(items), cfg.debate.shard_size, cfg.prompted_judge.choices)
-        tasks += [t for t in judge_tasks if not Path(t["out_path"]).exists()]
+        tasks += [t for t in judge_tasks if not t.done]
     if tasks:
         run_on_ray(tasks, backend or prompted_backend_spec(cfg), cfg.ray, cfg.output_dir)
     judged: dict[str, TrainedModel] = {}

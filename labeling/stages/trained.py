@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from training import ModelSpec, TrainConfig, predict_proba, train_classifier
 
 from labeling.store import StageDir, atomic_write_parquet, require_finished, stage_dir
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
@@ -64,24 +65,10 @@ def recorded_dtype(stage: dict) -> str:
     return "bfloat16" if stage.get("bf16") else "float32"
 
 
-def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int):
-    from training import TrainConfig
-
+def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> "TrainConfig":
+    """The role's settings plus this machine's threads and precision and the training seed."""
     precision, plan = training_machine(cfg)
-    return TrainConfig(
-        epochs=settings.epochs,
-        lr=settings.lr,
-        batch_size=settings.batch_size,
-        grad_accum=settings.grad_accum,
-        max_length=settings.max_length,
-        warmup_ratio=settings.warmup_ratio,
-        weight_decay=settings.weight_decay,
-        seed=seed,
-        threads=plan.threads,
-        bf16=precision.bf16,
-        loss=settings.loss,
-        loss_params=dict(settings.loss_params),
-    )
+    return settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16)
 
 
 def train_and_predict(
@@ -96,8 +83,6 @@ def train_and_predict(
     views: dict[str, View],
 ) -> TrainedModel:
     """Train one classifier (or reuse it) and predict P(label 1) on each view."""
-    from training import ModelSpec, train_classifier
-
     full_semantic = {
         **semantic,
         "model": model.model_dump(mode="json"),
@@ -124,8 +109,6 @@ def train_and_predict(
 
 def predict_view(cfg: ExperimentConfig, stage: StageDir, name: str, view: View, max_length: int) -> np.ndarray:
     """P(label 1) of a stage's checkpoint on ``view``, cached as ``pred_<name>.parquet`` in the stage."""
-    from training import predict_proba
-
     path = stage.path / f"pred_{name}.parquet"
     if not path.exists():
         require_finished(stage.kind, path, what=f"predictions on {name} of")

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from debate import PROMPT_VERSION, Transcript, get_protocol
 
 from labeling.config import ExperimentConfig
 from labeling.data.stage import data_semantic
 from labeling.exec.backends import BackendSpec, vllm_backend_spec
 from labeling.exec.hardware import engine_dtype
-from labeling.exec.shards import plan_shards, read_shards, run_on_ray
-from labeling.stages.debate_shards import RUNNER as DEBATE_RUNNER
+from labeling.exec.shards import ShardTask, plan_shards, read_shards, run_on_ray
+from labeling.stages.debate_shards import DEBATE_SHARDS
 from labeling.store import StageDir, atomic_write_parquet, stage_dir
 
 log = logging.getLogger(__name__)
@@ -46,15 +47,11 @@ def debated_protocols(cfg: ExperimentConfig) -> list[str]:
 
 def needs_weak_picks(protocol: str) -> bool:
     """True for protocols whose stances depend on the weak judge's no-transcript pick."""
-    from debate import get_protocol
-
     return get_protocol(protocol).stance_rule == "against_weak_pick"
 
 
 def swappable(protocol: str) -> bool:
     """True for protocols with two debaters on randomly dealt stances (A/B can be swapped)."""
-    from debate import get_protocol
-
     spec = get_protocol(protocol)
     return len(spec.speakers) == 2 and spec.stance_rule == "random"
 
@@ -67,8 +64,6 @@ def transcript_stage(
     ``swapped`` is the same debates with the A/B stances exchanged (position-bias control);
     only the test items are swapped, since only the judge's test verdicts use them.
     """
-    from debate import PROMPT_VERSION
-
     semantic = {
         **data_semantic(cfg),
         "protocol": protocol,
@@ -107,7 +102,7 @@ def shard_tasks(
     cfg: ExperimentConfig,
     weak_picks: dict[str, int] | None = None,
     swapped: bool = False,
-) -> list[dict]:
+) -> list[ShardTask]:
     """One debate task per ``shard_size`` slice of the stage's items (with the slice's weak picks if needed)."""
     params = {
         "protocol": protocol,
@@ -119,7 +114,7 @@ def shard_tasks(
     }
     ids = items["id"].astype(str).tolist()
     per_item = {"weak_picks": {i: int(weak_picks[i]) for i in ids}} if weak_picks is not None else None
-    return plan_shards(DEBATE_RUNNER, "debate", stage.path, len(items), cfg.debate.shard_size, params,
+    return plan_shards(DEBATE_SHARDS, stage.path, len(items), cfg.debate.shard_size, params,
                        ids=ids, per_item=per_item)
 
 
@@ -164,8 +159,6 @@ class TranscriptSet:
     @classmethod
     def read(cls, stage: StageDir, view: str = "full") -> "TranscriptSet":
         """Read a finished transcripts stage; ``view`` is what of checked quotes the judge reads."""
-        from debate import Transcript
-
         records = [Transcript.from_record(r) for r in read_transcripts(stage).to_dict(orient="records")]
         return cls(
             stage=stage,
@@ -228,13 +221,13 @@ def run_debates(
                 if not items_path.exists():
                     atomic_write_parquet(stage_items, items_path)
                 tasks.extend(shard_tasks(stage, stage_items, protocol, seed, cfg, picks, swapped))
-    pending = [t for t in tasks if not Path(t["out_path"]).exists()]
+    pending = [t for t in tasks if not t.done]
     if pending:
         run_on_ray(pending, backend or debater_backend_spec(cfg), cfg.ray, cfg.output_dir)
     for key, stage, stage_items in planned:
         if stage.complete:
             continue
-        missing = [t["out_path"] for t in tasks if t["out_path"].startswith(str(stage.path)) and not Path(t["out_path"]).exists()]
+        missing = [t.out_path for t in tasks if Path(t.out_path).parent == stage.path and not t.done]
         if missing:
             raise RuntimeError(f"debate stage {stage.path} is missing shards after the run: {missing[:3]}")
         frame = read_transcripts(stage)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -46,8 +48,5 @@ def atomic_write_rows(rows: list[dict[str, Any]], path: Path, schema: Any) -> No
 
     No pandas metadata and no clock: the same rows always give the same bytes.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pylist(rows, schema=schema)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 import sys
 import types
@@ -12,8 +13,12 @@ import pandas as pd
 import pytest
 
 from debate import ScriptedBackend
-from labeling.label.job import failure_kind, load_items, main as label_main
-from labeling.stages.debate_shards import backend_provenance, run_debate_shard as run_shard, timings_path, tool_version
+from labeling.label.job import main as label_main
+from labeling.label.job_files import load_items, read_weak_picks
+from labeling.label.settings import LabelInput
+from labeling.label.summary import failure_kind
+from labeling.exec.shards import ShardTask
+from labeling.stages.debate_shards import DEBATE_SHARDS, backend_provenance, run_debate_shard as run_shard, timings_path, tool_version
 
 N_ITEMS = 6
 
@@ -28,31 +33,32 @@ def write_items(path: Path, n: int = N_ITEMS, fail_index: int | None = None) -> 
     return path
 
 
-def shard_task(tmp_path: Path, protocol: str = "debate", **extra) -> dict:
+def shard_task(tmp_path: Path, protocol: str = "debate", **extra) -> ShardTask:
     items = pd.DataFrame({"id": [f"i{k}" for k in range(4)], "question": ["Q?"] * 4, "answer": ["A"] * 4})
     items_path = tmp_path / "items.parquet"
     items.to_parquet(items_path)
-    return {"protocol": protocol, "seed": 3, "items_path": str(items_path), "start": 1, "stop": 4,
-            "out_path": str(tmp_path / extra.pop("name", "shard-00000.parquet")),
-            "sampling": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16}, "word_limit": 25, **extra}
+    out_path = str(tmp_path / extra.pop("name", "shard-00000.parquet"))
+    params = {"protocol": protocol, "seed": 3, "sampling": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16},
+              "word_limit": 25, **extra}
+    return ShardTask(DEBATE_SHARDS, str(items_path), 1, 4, out_path, params)
 
 
 def test_run_shard_records_provenance_and_keeps_clock_out_of_the_shard(tmp_path) -> None:
     task = shard_task(tmp_path)
     summary = run_shard(ScriptedBackend(), task)
-    frame = pd.read_parquet(task["out_path"])
+    frame = pd.read_parquet(task.out_path)
     assert frame["item_id"].tolist() == ["i1", "i2", "i3"]
     assert (frame["word_limit"] == 25).all() and (frame["seed"] == 3).all()
     assert set(frame["tool_version"]) == {tool_version()} and tool_version() != "unknown"
     assert set(frame["backend"]) == {"debate.backends.scripted.ScriptedBackend"}
     assert frame["vllm_version"].isna().all() and frame["weak_pick"].isna().all()
     assert all(math.isnan(t["seconds"]) for turns in frame["turns"] for t in turns)
-    timings = json.loads(timings_path(Path(task["out_path"])).read_text())
+    timings = json.loads(timings_path(Path(task.out_path)).read_text())
     assert len(timings["round_seconds"]) == 3 and set(timings["turn_seconds"]) == {"i1", "i2", "i3"}
     assert summary["n_items"] == 3 and summary["completion_tokens"] > 0 and summary["failed"] == 0
-    again = run_shard(ScriptedBackend(), {**task, "out_path": str(tmp_path / "again.parquet")})
+    again = run_shard(ScriptedBackend(), replace(task, out_path=str(tmp_path / "again.parquet")))
     assert not again["skipped"]
-    assert (tmp_path / "again.parquet").read_bytes() == Path(task["out_path"]).read_bytes()
+    assert (tmp_path / "again.parquet").read_bytes() == Path(task.out_path).read_bytes()
     assert run_shard(ScriptedBackend(reply=lambda r: 1 / 0), task)["skipped"]  # finished shards are never redone
 
 
@@ -86,12 +92,12 @@ def test_backend_provenance_names_vllm_version_and_hub_revision(monkeypatch) -> 
 
 
 def test_items_from_registry_and_bad_specs(shared_data, tmp_path) -> None:
-    frame, dataset = load_items("sciq:validation", str(shared_data / "sciq"), 0, 5)
+    frame, dataset = load_items(LabelInput(spec="sciq:validation", source=str(shared_data / "sciq"), limit=5))
     assert dataset == "sciq" and len(frame) == 5 and frame["id"].is_unique
-    frame, dataset = load_items(str(write_items(tmp_path / "x.jsonl")), None, 0, None)
+    frame, dataset = load_items(LabelInput(spec=str(write_items(tmp_path / "x.jsonl"))))
     assert dataset == "items" and frame["id"].tolist() == [f"i{k}" for k in range(N_ITEMS)]
     with pytest.raises(ValueError, match="registry spec"):
-        load_items("nope:validation", None, 0, None)
+        load_items(LabelInput(spec="nope:validation"))
 
 
 def test_failure_kind() -> None:
@@ -117,7 +123,7 @@ def tiny_judge(tmp_path_factory, tiny_model_dir) -> Path:
 
 def label_argv(items: Path, out: Path, judge: Path, seeds: int = 2) -> list[str]:
     return ["label", "--input", str(items), "--seeds", str(seeds), "--shard-size", "4", "--out", str(out),
-            "--judge", str(judge), "--backend", "scripted", "--backend-kwargs", json.dumps({"fail_marker": "BROKEN"})]
+            "--judge", str(judge), "--backend", "scripted", "--set", "backend.kwargs=" + json.dumps({"fail_marker": "BROKEN"})]
 
 
 def test_label_job_end_to_end_with_failures_and_rerun(tmp_path, tiny_judge, ray_session, monkeypatch) -> None:
@@ -151,7 +157,7 @@ def test_label_job_end_to_end_with_failures_and_rerun(tmp_path, tiny_judge, ray_
     assert summary["totals"]["transcripts"] == 2 * N_ITEMS and summary["totals"]["failed"] == 2
     assert summary["failure_kinds"] == {"scripted_failure": 2} and summary["labels"]["ensemble"]["null"] == 1
 
-    import training
+    import labeling.label.judge_labels as training  # where the labeler looks predict_proba up
 
     def refuse(*args, **kwargs):
         raise AssertionError("a finished label file was computed again")
@@ -175,8 +181,6 @@ def test_rerun_with_other_settings_is_refused(tmp_path, tiny_judge, ray_session)
 
 
 def test_weak_picks_from_probabilities_or_picks(tmp_path) -> None:
-    from labeling.label.job import read_weak_picks
-
     path = tmp_path / "pred.parquet"
     pd.DataFrame({"id": ["a", "b", "c"], "prob": [0.9, 0.2, 0.5]}).to_parquet(path)
     assert read_weak_picks(str(path), ["c", "a"]) == {"c": 1, "a": 1}

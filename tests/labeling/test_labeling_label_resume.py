@@ -47,7 +47,7 @@ def write_items(path: Path) -> Path:
 def label_args(items: Path, out: Path) -> list[str]:
     kwargs = {"delay_s": ROUND_DELAY_S, "fail_marker": FAIL_MARKER}
     return ["label", "--input", str(items), "--seeds", str(SEEDS), "--shard-size", str(SHARD_SIZE),
-            "--out", str(out), "--backend", "scripted", "--backend-kwargs", json.dumps(kwargs),
+            "--out", str(out), "--backend", "scripted", "--set", "backend.kwargs=" + json.dumps(kwargs),
             "--local-num-cpus", "2", "--num-cpus-per-actor", "1"]
 
 

@@ -77,9 +77,10 @@ def test_cli_hands_ray_serve_the_judge_without_loading_it_here(monkeypatch, tmp_
     monkeypatch.setenv("W2S_JUDGE_API_KEYS", KEY)
     monkeypatch.setattr(serve_cli, "serve_with_ray", fake_serve_with_ray)
     monkeypatch.setattr("labeling.serve.judge_loader.load_judge", no_load)
+    monkeypatch.setattr(serve_cli, "load_judge", no_load)
     argv = ["serve-judge", "--judge", str(tmp_path), "--ray-serve-replicas", "3", "--ray-cpus-per-replica", "0.5"]
     assert run_cli([*argv, "--max-batch", "4"]) == 0
-    assert seen["args"].ray_serve_replicas == 3 and seen["args"].ray_cpus_per_replica == 0.5
+    assert seen["args"].ray_serve.replicas == 3 and seen["args"].ray_serve.cpus_per_replica == 0.5
     assert seen["settings"].api_keys == frozenset({KEY}) and seen["settings"].max_batch == 4
 
 
@@ -103,7 +104,7 @@ def test_cli_serves_until_sigterm_then_shuts_serve_down(monkeypatch, tmp_path) -
         return f"http://{host}:{port}"
 
     monkeypatch.setattr(ray, "is_initialized", lambda: True)  # as if Ray were up: the CLI starts none
-    monkeypatch.setattr(ray_serve, "deploy_judge", fake_deploy)
+    monkeypatch.setattr(serve_cli, "deploy_judge", fake_deploy)
     monkeypatch.setattr(serve, "shutdown", lambda: calls.append(("shutdown",)))
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

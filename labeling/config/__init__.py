@@ -1,0 +1,51 @@
+"""Configuration of every application: strict pydantic sections loaded from YAML, flags and ``--set``.
+
+``experiment`` holds ``w2s run``'s model, ``debate`` the sections shared by everything that runs
+debates, ``base`` the section machinery (library dataclasses own the defaults), ``loading`` the one
+path from a file and a command line to a validated model.
+"""
+
+from labeling.config.base import ConfigError, DerivedSection, StrictSection, section_from
+from labeling.config.debate import (
+    Auto,
+    DebateConfig,
+    DebateSettings,
+    EngineConfig,
+    PositiveInt,
+    RayConfig,
+    SamplingSettings,
+)
+from labeling.config.experiment import (
+    CompareConfig,
+    CompareDataset,
+    DataConfig,
+    Ensemble,
+    EvalConfig,
+    ExperimentConfig,
+    LossSpec,
+    ModelConfig,
+    ModelsConfig,
+    PromptedJudgeConfig,
+    TrainingConfig,
+    TrainSettings,
+    load_config,
+)
+from labeling.config.loading import (
+    Shorthand,
+    add_config_args,
+    apply_overrides,
+    config_hash,
+    load_from_args,
+    parse_override,
+    read_yaml,
+    set_key,
+    validate,
+)
+
+__all__ = [
+    "Auto", "CompareConfig", "CompareDataset", "ConfigError", "DataConfig", "DebateConfig", "DebateSettings",
+    "DerivedSection", "EngineConfig", "Ensemble", "EvalConfig", "ExperimentConfig", "LossSpec", "ModelConfig",
+    "ModelsConfig", "PositiveInt", "PromptedJudgeConfig", "RayConfig", "SamplingSettings", "Shorthand",
+    "StrictSection", "TrainSettings", "TrainingConfig", "add_config_args", "apply_overrides", "config_hash",
+    "load_config", "load_from_args", "parse_override", "read_yaml", "section_from", "set_key", "validate",
+]

@@ -1,0 +1,201 @@
+"""The experiment's configuration: data -> debate -> judge -> student -> table, as one validated model.
+
+Unknown keys and wrong types are errors that name the key's dotted path. Relative
+paths (output folder, local data source) are resolved against the working directory
+when the config is loaded, so every stage and worker process sees absolute paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from training import TrainConfig
+
+from labeling.config.base import StrictSection, section_from
+from labeling.config.debate import Auto, DebateConfig, PositiveInt, RayConfig
+from labeling.config.loading import apply_overrides, read_yaml, validate
+
+
+class DataConfig(StrictSection):
+    """Which dataset, from where, and how many items per split."""
+
+    dataset: str = "sciq"
+    source: str | None = Field(
+        default=None, description="local folder laid out like shared/data/<name>; null = the HF hub"
+    )
+    data_seed: int = 0
+    split_seed: int = 0
+    weak_train: int = Field(200, gt=0)
+    strong_train: int = Field(200, gt=0)
+    test: int = Field(200, gt=0)
+    require_evidence: bool = Field(
+        False, description="keep only items with a hidden passage (hidden-passage runs: every debate has one)"
+    )
+
+
+class ModelConfig(StrictSection):
+    """A model reference (hub id, local folder or ``packaged:<name>``), optionally truncated."""
+
+    path: str
+    num_hidden_layers: int | None = Field(default=None, gt=0)
+
+
+class ModelsConfig(StrictSection):
+    """The three model roles: weak (floor and judge), strong (ceiling and student), debater."""
+
+    weak: ModelConfig
+    strong: ModelConfig
+    debater: ModelConfig
+
+
+TrainSettings = section_from(
+    TrainConfig, "TrainSettings", "Fine-tuning hyper-parameters of one model role (training.TrainConfig).",
+    exclude=("seed", "threads", "bf16", "device", "max_grad_norm"),
+    module=__name__,
+    descriptions={"loss": "xent | logconf | product (training.losses.LOSSES)",
+                  "loss_params": "e.g. {aux_coef: 0.75, warmup_frac: 0.2} for logconf"},
+)
+
+
+class LossSpec(StrictSection):
+    """A student loss, its parameters, and optionally which label sources it is trained on."""
+
+    name: Literal["xent", "logconf", "product"] = "xent"
+    params: dict[str, float] = Field(default_factory=dict)
+    sources: list[str] | None = Field(
+        default=None,
+        description="label sources to train this loss on, as 'protocol' (its single judge) or "
+        "'protocol/ensemble' (e.g. debate/debate_ensemble); null = every source",
+    )
+
+    def applies_to(self, protocol: str, ensemble: str) -> bool:
+        """True when a student with this loss is trained on the labels of (protocol, ensemble)."""
+        if self.sources is None:
+            return True
+        names = {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
+        return bool(names & set(self.sources))
+
+    @property
+    def label(self) -> str:
+        """Short name for tables, e.g. ``logconf`` or ``logconf(aux_coef=0.5)``."""
+        if not self.params:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={v:g}' for k, v in sorted(self.params.items()))})"
+
+
+Ensemble = Literal["single", "debate_ensemble", "finetune_ensemble"]
+
+
+class TrainingConfig(StrictSection):
+    """Hyper-parameters per role, plus the machine settings shared by all of them.
+
+    ``ensembles`` picks how weak labels are made from the judges: ``single`` (the judge of the
+    first debate seed), ``debate_ensemble`` (one judge per debate seed, labels averaged) and
+    ``finetune_ensemble`` (as many judges as debate seeds, all on the first seed's transcripts,
+    with different training seeds). ``student_losses`` trains one student per loss.
+    """
+
+    weak: TrainSettings = TrainSettings()
+    judge: TrainSettings = TrainSettings(max_length=768)
+    strong: TrainSettings = TrainSettings()
+    ensembles: list[Ensemble] = Field(default_factory=lambda: ["debate_ensemble"])
+    student_losses: list[LossSpec] = Field(default_factory=lambda: [LossSpec()])
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    threads: PositiveInt | Auto = Field("auto", description="torch threads per training process; auto = fit the cores")
+    workers: PositiveInt | Auto = Field(
+        "auto", description="models trained side by side in worker processes; auto = fit the cores"
+    )
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="autocast precision; auto = bf16 only where the hardware runs it natively"
+    )
+    predict_batch_size: int = Field(16, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bf16_renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "bf16" in data:
+            raise ValueError("training.bf16 was replaced by training.dtype (auto | bfloat16 | float32)")
+        return data
+
+
+class EvalConfig(StrictSection):
+    """Bootstrap settings."""
+
+    n_boot: int = Field(2000, gt=0)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    seed: int = 0
+    transcript_probe: bool = Field(
+        True, description="fit the reference classifier on transcripts (a diagnostic, never a label source)"
+    )
+
+
+class CompareDataset(StrictSection):
+    """One dataset of a comparison grid (the rest of the config is shared)."""
+
+    dataset: str
+    source: str | None = None
+
+
+class CompareConfig(StrictSection):
+    """``w2s compare``: the datasets of the grid and the method every other one is tested against."""
+
+    datasets: list[CompareDataset] = Field(default_factory=list, description="empty = the data section's dataset")
+    baseline: str | None = Field(
+        default=None, description="method name; null = the plain fine-tune on weak-floor labels with the first loss"
+    )
+
+
+class PromptedJudgeConfig(StrictSection):
+    """The prompted weak judge: a chat model asked for a constrained verdict, never fine-tuned."""
+
+    model: ModelConfig
+    choices: list[str] = Field(
+        default_factory=lambda: ["Yes", "No"], description="the one-token answers; the first means 'correct'"
+    )
+
+    @field_validator("choices")
+    @classmethod
+    def _two_choices(cls, value: list[str]) -> list[str]:
+        if len(value) != 2 or len(set(value)) != 2:
+            raise ValueError("choices must be two different answers (correct first)")
+        return value
+
+
+class ExperimentConfig(StrictSection):
+    """A whole experiment: data -> debate -> judge -> student -> table."""
+
+    name: str
+    output_dir: str = "runs"
+    data: DataConfig = DataConfig()
+    models: ModelsConfig
+    debate: DebateConfig = DebateConfig()
+    ray: RayConfig = RayConfig()
+    training: TrainingConfig = TrainingConfig()
+    eval: EvalConfig = EvalConfig()
+    compare: CompareConfig = CompareConfig()
+    prompted_judge: PromptedJudgeConfig | None = Field(
+        default=None, description="also label with a prompted (not fine-tuned) judge; null = off"
+    )
+
+
+def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:
+    """Make the output folder and a local data source absolute (relative to the working directory)."""
+    data = json.loads(json.dumps(data))
+    if isinstance(data.get("output_dir"), str):
+        data["output_dir"] = str(Path(data["output_dir"]).expanduser().resolve())
+    sections = [data.get("data")] + list((data.get("compare") or {}).get("datasets") or [])
+    for section in sections:
+        if isinstance(section, dict) and isinstance(section.get("source"), str):
+            source = section["source"]
+            if source.startswith((".", "/", "~")):
+                section["source"] = str(Path(source).expanduser().resolve())
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read a YAML experiment config, apply ``--set`` overrides, and validate it."""
+    data = apply_overrides(read_yaml(path), overrides or [])
+    return validate(ExperimentConfig, _resolve_relative_paths(data), str(path))

@@ -1,0 +1,85 @@
+"""The inputs and identity of a ``w2s label`` folder: its items, weak picks, and the settings its transcripts depend on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from debate import PROMPT_VERSION
+
+from labeling.data.registry import DATASETS, load_items_file, load_rows
+from labeling.exec.hardware import engine_dtype
+from labeling.label.backends import backend_kwargs_text
+from labeling.label.settings import LabelInput, LabelJobConfig
+from labeling.store import atomic_write_parquet, atomic_write_text
+
+
+def load_items(spec: LabelInput) -> tuple[pd.DataFrame, str]:
+    """Items from a registry spec ``name:split`` or a JSONL/Parquet file; returns (frame, dataset name)."""
+    path = Path(spec.spec)
+    if path.is_file():
+        frame = load_items_file(path).to_pandas()
+        dataset = "items"
+    else:
+        name, sep, split = spec.spec.partition(":")
+        if not sep or name not in DATASETS:
+            raise ValueError(f"input {spec.spec!r} is neither a file nor a registry spec like 'sciq:validation' "
+                             f"(datasets: {sorted(DATASETS)})")
+        frame = load_rows(name, source=spec.source, split=split, data_seed=spec.data_seed, limit=spec.limit).to_pandas()
+        dataset = name
+    if spec.limit is not None:
+        frame = frame.head(spec.limit)
+    return frame.reset_index(drop=True), dataset
+
+
+def read_weak_picks(path: str, ids: list[str]) -> dict[str, int]:
+    """Weak picks per item from a parquet/JSONL file with ``id`` and ``pick`` (0/1) or ``prob``."""
+    frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_json(path, lines=True)
+    if "id" not in frame or not ({"pick", "prob"} & set(frame.columns)):
+        raise ValueError(f"{path}: weak picks need columns id and pick (0/1) or prob")
+    picks = frame["pick"].astype(int) if "pick" in frame else (frame["prob"] >= 0.5).astype(int)
+    table = dict(zip(frame["id"].astype(str), picks.tolist()))
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise ValueError(f"{path}: no weak pick for {len(missing)} items, e.g. {missing[:3]}")
+    return {i: int(table[i]) for i in ids}
+
+
+def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None) -> dict[str, Any]:
+    """Everything that changes a transcript; a rerun into the same folder must match it."""
+    debate, backend = cfg.debate, cfg.backend
+    return {
+        "input": cfg.input.spec, "dataset": dataset, "source": cfg.input.source, "data_seed": cfg.input.data_seed,
+        "limit": cfg.input.limit, "protocol": debate.protocol, "backend": backend.kind, "model": backend.model,
+        "dtype": engine_dtype(debate.engine.dtype, cfg.ray.num_gpus_per_actor) if backend.kind == "vllm" else None,
+        "sampling": debate.sampling.model_dump(mode="json"),
+        "word_limit": debate.word_limit, "shard_size": debate.shard_size, "prompt_version": PROMPT_VERSION,
+        "swap_positions": debate.swap_positions, "backend_kwargs": backend_kwargs_text(cfg),
+        "quote_span_words": debate.quote_span_words,
+        "weak_picks_sha256": None if picks is None else hashlib.sha256(
+            json.dumps(picks, sort_keys=True).encode()).hexdigest(),
+    }
+
+
+def check_job(out: Path, semantic: dict[str, Any], items: pd.DataFrame) -> None:
+    """Write job.json and items.parquet on the first run; on a rerun, refuse different settings or items."""
+    job_path = out / "job.json"
+    if job_path.is_file():
+        old = json.loads(job_path.read_text())
+        changed = sorted(k for k in set(old) | set(semantic) if old.get(k) != semantic.get(k))
+        if changed:
+            detail = ", ".join(f"{k}: {old.get(k)!r} -> {semantic.get(k)!r}" for k in changed)
+            raise ValueError(f"{out} was made with other settings ({detail}); use a new --out")
+    else:
+        atomic_write_text(job_path, json.dumps(semantic, indent=2, sort_keys=True))
+    items_path = out / "items.parquet"
+    if items_path.is_file():
+        old_items = pd.read_parquet(items_path)
+        if old_items[["id", "question", "answer"]].astype(str).values.tolist() != \
+                items[["id", "question", "answer"]].astype(str).values.tolist():
+            raise ValueError(f"{items_path} holds other items than the input gives now; use a new --out")
+    else:
+        atomic_write_parquet(items, items_path)
