@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_scheduler
 
 from training.batching import pad_batch, tokenize_texts
+from training.head import freeze_all_but_head, head_forward, pooled_features
 from training.losses import LOSSES, get_loss  # noqa: F401  (LOSSES: tests patch it through this module)
 from training.models import ModelSpec, load_classifier
 from training.runtime import autocast, resolve_device, torch_threads
@@ -35,6 +36,9 @@ TRAIN_LOG = "train_log.json"
 class TrainConfig:
     """Hyper-parameters of one fine-tuning run. ``epochs`` may be fractional.
 
+    ``trainable`` is ``all`` (full fine-tuning) or ``head`` (a frozen trunk read once, only the
+    classification head trained on its cached features; see ``training.head``: epochs there are
+    passes over cached features, so they are cheap and the head wants a larger ``lr``).
     ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
     ``training.losses.LOSSES`` and ``loss_params`` configures it (e.g. ``{"aux_coef": 0.5}`` for
     ``logconf``; see ``training.losses.get_loss``); ``device`` is ``"auto"`` (CUDA if present,
@@ -55,6 +59,7 @@ class TrainConfig:
     loss: str = "xent"
     device: str = "auto"
     loss_params: dict[str, float] = field(default_factory=dict, hash=False)
+    trainable: str = "all"
 
     def __post_init__(self) -> None:
         checks = {
@@ -67,6 +72,7 @@ class TrainConfig:
             "weight_decay >= 0": self.weight_decay >= 0,
             "max_grad_norm > 0": self.max_grad_norm > 0,
             "threads >= 1": self.threads >= 1,
+            "trainable in (all, head)": self.trainable in ("all", "head"),
         }
         failed = [name for name, ok in checks.items() if not ok]
         if failed:
@@ -121,18 +127,28 @@ def plan_steps(order: list[int], batch_size: int, grad_accum: int) -> list[list[
     return [micro[i : i + grad_accum] for i in range(0, len(micro), grad_accum)]
 
 
+def model_forward(model: PreTrainedModel, ids: list[list[int]], cfg: TrainConfig, device: torch.device):
+    """A micro-batch forward through the whole model: example indices -> logits."""
+    pad_id = model.config.pad_token_id
+
+    def forward(rows: list[int]) -> torch.Tensor:
+        with autocast(device, cfg.bf16):
+            return model(**pad_batch([ids[i] for i in rows], pad_id, device)).logits
+
+    return forward
+
+
 def _run_steps(
     model: PreTrainedModel,
-    ids: list[list[int]],
+    forward: Callable[[list[int]], torch.Tensor],
     labels: list[float],
     steps: list[list[list[int]]],
     cfg: TrainConfig,
     device: torch.device,
     desc: str,
 ) -> list[float]:
-    """The optimisation loop; returns the mean loss of every optimizer step."""
+    """The optimisation loop over ``model``'s trainable parameters; returns the mean loss of every step."""
     loss_fn = get_loss(cfg.loss, **cfg.loss_params)
-    pad_id = model.config.pad_token_id
     optimizer = _optimizer(model, cfg)
     scheduler = get_scheduler(
         "linear",
@@ -149,10 +165,8 @@ def _run_steps(
             n_step = sum(len(mb) for mb in step)
             step_loss = 0.0
             for mb in step:
-                batch = pad_batch([ids[i] for i in mb], pad_id, device)
                 targets = torch.tensor([labels[i] for i in mb], dtype=torch.float32, device=device)
-                with autocast(device, cfg.bf16):
-                    logits = model(**batch).logits
+                logits = forward(mb)
                 loss = loss_fn(logits.float(), targets, progress=progress)
                 (loss * (len(mb) / n_step)).backward()  # gradient of the mean over the step
                 step_loss += loss.item() * len(mb) / n_step
@@ -208,7 +222,12 @@ def train_classifier(
 
         order = example_order(len(ids), cfg.epochs, cfg.seed)
         steps = plan_steps(order, cfg.batch_size, cfg.grad_accum)
-        step_losses = _run_steps(model, ids, labels, steps, cfg, device, desc)
+        if cfg.trainable == "head":
+            features = pooled_features(model, ids, batch_size=cfg.batch_size, device=device, bf16=cfg.bf16, desc=desc)
+            forward = head_forward(freeze_all_but_head(model), features, device)
+        else:
+            forward = model_forward(model, ids, cfg, device)
+        step_losses = _run_steps(model, forward, labels, steps, cfg, device, desc)
 
         seconds = time.perf_counter() - started
         train_log = {

@@ -3,16 +3,56 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
 import datasets
+import numpy as np
 import pandas as pd
 
-from labeling.store import atomic_write_parquet, stage_dir
 from labeling.config import DataConfig, ExperimentConfig
 from labeling.data.registry import available_splits, load_rows
 from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits
+from labeling.store import atomic_write_parquet, stage_dir
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Splits(Mapping[str, pd.DataFrame]):
+    """The three splits of a run (rows: id, question, answer, label, text, evidence), read once.
+
+    Named fields for readers, and a read-only mapping by split name for loops over all three.
+    """
+
+    weak_train: pd.DataFrame
+    strong_train: pd.DataFrame
+    test: pd.DataFrame
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in SPLIT_NAMES:
+            raise KeyError(f"no split {name!r}; splits: {list(SPLIT_NAMES)}")
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SPLIT_NAMES)
+
+    def __len__(self) -> int:
+        return len(SPLIT_NAMES)
+
+    def ids(self, name: str) -> list[str]:
+        """The item ids of one split, in order."""
+        return self[name]["id"].astype(str).tolist()
+
+    def gold(self, name: str) -> np.ndarray:
+        """The gold labels of one split (0/1), in order."""
+        return self[name]["label"].to_numpy()
+
+    @classmethod
+    def read(cls, stage_path: Path) -> "Splits":
+        """The splits a finished data stage wrote."""
+        return cls(**{name: pd.read_parquet(stage_path / f"{name}.parquet") for name in SPLIT_NAMES})
 
 
 def data_semantic(cfg: ExperimentConfig) -> dict:
@@ -43,7 +83,7 @@ def with_evidence(rows: datasets.Dataset, data: DataConfig) -> datasets.Dataset:
     return kept
 
 
-def prepare_splits(cfg: ExperimentConfig) -> dict[str, pd.DataFrame]:
+def prepare_splits(cfg: ExperimentConfig) -> Splits:
     """Run (or reuse) the data stage; returns split name -> rows (id, question, answer, label, text, evidence)."""
     stage = stage_dir(cfg.output_dir, "data", data_semantic(cfg))
     paths = {name: stage.path / f"{name}.parquet" for name in SPLIT_NAMES}
@@ -62,9 +102,9 @@ def prepare_splits(cfg: ExperimentConfig) -> dict[str, pd.DataFrame]:
         for name in SPLIT_NAMES:
             atomic_write_parquet(splits[name].to_pandas(), paths[name])
         stage.finish({name: len(splits[name]) for name in SPLIT_NAMES})
-    return {name: pd.read_parquet(path) for name, path in paths.items()}
+    return Splits.read(stage.path)
 
 
-def load_splits_from(stage_path: Path) -> dict[str, pd.DataFrame]:
+def load_splits_from(stage_path: Path) -> Splits:
     """Read the splits a finished data stage wrote."""
-    return {name: pd.read_parquet(stage_path / f"{name}.parquet") for name in SPLIT_NAMES}
+    return Splits.read(stage_path)

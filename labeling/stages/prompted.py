@@ -20,7 +20,7 @@ import pandas as pd
 from debate import PROMPT_VERSION, PromptedJudge
 
 from labeling.config import ExperimentConfig
-from labeling.data.stage import data_semantic
+from labeling.data.stage import Splits, data_semantic
 from labeling.exec.backends import BackendSpec, vllm_backend_spec
 from labeling.exec.shards import SHARD_GLOB, ShardKind, ShardTask, plan_shards, read_shards, run_on_ray
 from labeling.stages.trained import TrainedModel
@@ -57,7 +57,7 @@ def prompted_stage(cfg: ExperimentConfig, protocol: str, transcripts_from: str |
     return stage_dir(cfg.output_dir, f"prompted-judge-{protocol}", semantic)
 
 
-def judged_items(splits: dict[str, pd.DataFrame], transcripts: dict[str, str] | None) -> pd.DataFrame:
+def judged_items(splits: Splits, transcripts: dict[str, str] | None) -> pd.DataFrame:
     """(split, id, text, transcript) of every item the prompted judge scores, in a fixed order."""
     parts = []
     for name in JUDGED_SPLITS:
@@ -110,7 +110,7 @@ def _finish(stage: StageDir, items: pd.DataFrame) -> None:
     stage.finish({"items": len(frame)})
 
 
-def _load(stage: StageDir, splits: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+def _load(stage: StageDir, splits: Splits) -> dict[str, np.ndarray]:
     predictions = {}
     for name in JUDGED_SPLITS:
         frame = pd.read_parquet(stage.path / f"pred_{name}.parquet").set_index("id")
@@ -120,7 +120,7 @@ def _load(stage: StageDir, splits: dict[str, pd.DataFrame]) -> dict[str, np.ndar
 
 def run_prompted_judges(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     transcripts: dict[tuple[str, int], TranscriptSet],
     backend: BackendSpec | None = None,
 ) -> dict[str, TrainedModel]:

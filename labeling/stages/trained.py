@@ -19,7 +19,7 @@ from training import ModelSpec, TrainConfig, predict_proba, train_classifier
 
 from labeling.store import StageDir, atomic_write_parquet, require_finished, stage_dir
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
-from labeling.data.stage import data_semantic
+from labeling.data.stage import Splits, data_semantic
 from labeling.stages.transcripts import TranscriptSet
 from labeling.exec.hardware import Precision, training_device, training_precision
 from labeling.exec.threads import ThreadPlan, resolve_threads
@@ -71,6 +71,17 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> 
     return settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16)
 
 
+# Training settings added after stages were first keyed: at these values they stay out of the key,
+# so a finished stage trained the same way keeps its folder.
+KEYED_ONLY_WHEN_SET = {"trainable": "all"}
+
+
+def settings_key(settings: TrainSettings) -> dict:
+    """The training settings as a stage key holds them."""
+    dumped = settings.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if KEYED_ONLY_WHEN_SET.get(k, object()) != v}
+
+
 def train_and_predict(
     cfg: ExperimentConfig,
     kind: str,
@@ -86,7 +97,7 @@ def train_and_predict(
     full_semantic = {
         **semantic,
         "model": model.model_dump(mode="json"),
-        "train": settings.model_dump(mode="json"),
+        "train": settings_key(settings),
         "seed": seed,
         "dtype": training_machine(cfg)[0].dtype,  # a bf16 model is never reused as an fp32 one
     }
@@ -141,7 +152,7 @@ def transcript_view(split: pd.DataFrame, transcripts: dict[str, str]) -> View:
     return View(ids=ids, texts=[judge_text(t, transcripts[i]) for i, t in zip(ids, split["text"].tolist())])
 
 
-def train_weak_floor(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: int) -> TrainedModel:
+def train_weak_floor(cfg: ExperimentConfig, splits: Splits, seed: int) -> TrainedModel:
     """Weak model on weak_train gold labels, no transcripts: the floor and the no-oversight judge."""
     return train_and_predict(
         cfg,
@@ -160,7 +171,7 @@ def train_weak_floor(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], see
     )
 
 
-def weak_picks(floor: TrainedModel, splits: dict[str, pd.DataFrame]) -> dict[str, int]:
+def weak_picks(floor: TrainedModel, splits: Splits) -> dict[str, int]:
     """The weak floor's no-transcript verdict per item (1 = it thinks the answer is correct).
 
     Market-making argues against this pick. On weak_train it is the floor's in-sample verdict.
@@ -172,7 +183,7 @@ def weak_picks(floor: TrainedModel, splits: dict[str, pd.DataFrame]) -> dict[str
     return picks
 
 
-def train_ceiling(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: int) -> TrainedModel:
+def train_ceiling(cfg: ExperimentConfig, splits: Splits, seed: int) -> TrainedModel:
     """Strong model on strong_train gold labels: the ceiling."""
     return train_and_predict(
         cfg,
@@ -189,7 +200,7 @@ def train_ceiling(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], seed: 
 
 def train_judge(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     transcripts: TranscriptSet,
     protocol: str,
     debate_seed: int,
@@ -228,7 +239,7 @@ def train_judge(
 
 def train_student(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     protocol: str,
     soft_labels: np.ndarray,
     label_sources: list[str],

@@ -18,7 +18,7 @@ import pandas as pd
 from debate import PROMPT_VERSION, Transcript, get_protocol
 
 from labeling.config import ExperimentConfig
-from labeling.data.stage import data_semantic
+from labeling.data.stage import Splits, data_semantic
 from labeling.exec.backends import BackendSpec, vllm_backend_spec
 from labeling.exec.hardware import engine_dtype
 from labeling.exec.shards import ShardTask, plan_shards, read_shards, run_on_ray
@@ -86,7 +86,7 @@ def transcript_stage(
     return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}{suffix}", semantic)
 
 
-def debate_items(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def debate_items(splits: Splits) -> pd.DataFrame:
     """Every item the judges need transcripts for, without labels, in a fixed order."""
     frame = pd.concat([splits[name][["id", "question", "answer", "evidence"]] for name in splits], ignore_index=True)
     if frame["id"].duplicated().any():
@@ -181,7 +181,7 @@ class TranscriptSet:
 
 def run_debates(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     backend: BackendSpec | None = None,
     *,
     weak_picks: dict[str, int] | None = None,
