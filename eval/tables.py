@@ -163,16 +163,19 @@ def write_results(
     name: str = "results",
     meta: dict | None = None,
     title: str | None = None,
+    appendix: str = "",
 ) -> dict[str, Path]:
     """Write ``<name>.md``, ``<name>.json`` (rows + meta, nan as null) and ``<name>.csv``.
 
-    ``title`` heads the markdown table. Each file is written atomically. Returns ``{"md": ..., "json": ..., "csv": ...}``.
+    ``title`` heads the markdown table; ``appendix`` (markdown, e.g. a separate section whose numbers
+    are in ``meta``) follows it in ``<name>.md`` after a blank line. Each file is written atomically.
+    Returns ``{"md": ..., "json": ..., "csv": ...}``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = _json_safe({"meta": meta or {}, "rows": [r.to_dict() for r in rows]})
     texts = {
-        "md": results_markdown(rows, title=title),
+        "md": results_markdown(rows, title=title) + (f"\n{appendix}" if appendix else ""),
         "json": json.dumps(payload, indent=2, allow_nan=False) + "\n",
         "csv": _csv_text(rows),
     }

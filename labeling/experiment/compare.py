@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from eval import Estimate, paired_difference, plot_grouped_bars
 
-from labeling.store import atomic_write_text
 from labeling.config import CompareDataset, ExperimentConfig
 from labeling.exec.backends import BackendSpec
+from labeling.experiment.pipeline import run_pipeline
+from labeling.store import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,6 @@ def _correct_matrix(frame: pd.DataFrame, method: str) -> np.ndarray:
 
 def comparison_rows(cfg: ExperimentConfig, dataset: str, results_dir: Path) -> list[dict]:
     """Rows of one dataset: accuracy, PGR, and the paired difference to the baseline, with CIs."""
-    from eval import paired_difference
-
     data = json.loads((results_dir / "results.json").read_text())
     correct = pd.read_parquet(results_dir / "test_correct.parquet")
     baseline = baseline_method(cfg)
@@ -101,8 +101,6 @@ def position_bias_markdown(rows: list[dict]) -> str:
 
 def _fmt(est: dict | None) -> str:
     """An estimate from results.json in the one table format of ``eval`` (``Estimate.fmt``); – when absent."""
-    from eval import Estimate
-
     if not est or est.get("value") is None:
         return "–"
     return Estimate.from_dict(est).fmt()
@@ -135,8 +133,6 @@ def _interval(est: dict | None):
 
 def plot_comparison(rows: list[dict], path: Path) -> Path:
     """PGR of each student method with CI bars, grouped by dataset (PNG)."""
-    from eval import plot_grouped_bars
-
     students = [r for r in rows if r["role"] == "student" and _interval(r["pgr"]) is not None]
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in students))
@@ -163,8 +159,6 @@ JUDGE_VIEWS = {", test with transcripts": "with transcripts", ", test without tr
 
 def plot_judge_transcripts(rows: list[dict], path: Path) -> Path:
     """Test accuracy of each judge with vs without its transcripts, with CI bars (PNG)."""
-    from eval import plot_grouped_bars
-
     cells: dict[str, dict[str, tuple]] = {}
     for r in rows:
         for suffix, view in JUDGE_VIEWS.items():
@@ -187,8 +181,6 @@ def plot_judge_transcripts(rows: list[dict], path: Path) -> Path:
 
 def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
     """Run every dataset of the grid (reusing finished stages) and write the comparison."""
-    from labeling.experiment.pipeline import run_pipeline
-
     rows: list[dict] = []
     bias: list[dict] = []
     for sub in dataset_configs(cfg):

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 from eval import position_bias as eval_position_bias
 
-from labeling.store import atomic_write_text, reusing_only
 from labeling.config import ExperimentConfig
-from labeling.data.stage import prepare_splits
+from labeling.data.stage import Splits, prepare_splits
+from labeling.experiment.report import write_report
+from labeling.store import atomic_write_text, reusing_only
 from labeling.exec.backends import BackendSpec
 from labeling.stages.transcripts import TranscriptSet, run_debates, swappable, transcript_stage
 from labeling.stages.ensemble import ensemble_mean
@@ -89,14 +90,14 @@ def _not_trained(protocol: str) -> TrainedModel:
     raise RuntimeError(f"the prompted judge of {protocol!r} is scored before training, not trained")
 
 
-def _floor_job(cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], train_seed: int) -> TrainJob:
+def _floor_job(cfg: ExperimentConfig, splits: Splits, train_seed: int) -> TrainJob:
     """The weak floor of ``train_seed`` as a training job (shared by every source that uses it)."""
     return TrainJob(("floor", train_seed), train_weak_floor, (cfg, splits, train_seed))
 
 
 def _member_jobs(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     source: LabelSource,
     seed: int,
     transcripts: dict[tuple[str, int], TranscriptSet],
@@ -126,7 +127,7 @@ def _member_jobs(
 
 def position_bias(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     outcome: SeedOutcome,
     transcripts: dict[tuple[str, int], TranscriptSet],
 ) -> None:
@@ -150,7 +151,7 @@ def position_bias(
 
 def run_training(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     transcripts: dict[tuple[str, int], TranscriptSet],
     floors: dict[int, TrainedModel] | None = None,
     backend: BackendSpec | None = None,
@@ -211,7 +212,7 @@ def run_training(
 
 
 def floor_and_debates(
-    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], backend: BackendSpec | None = None
+    cfg: ExperimentConfig, splits: Splits, backend: BackendSpec | None = None
 ) -> tuple[TrainedModel, dict[tuple[str, int], TranscriptSet]]:
     """Train (or reuse) the first weak floor, then run (or reuse) every debate; returns the transcripts, read once.
 
@@ -229,8 +230,6 @@ def results_dir(cfg: ExperimentConfig) -> Path:
 
 def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
     """Run every stage (reusing finished ones) and write the results; returns the results folder."""
-    from labeling.experiment.report import write_report
-
     started = time.perf_counter()
     splits = prepare_splits(cfg)
     log.info("splits: %s", {k: len(v) for k, v in splits.items()})

@@ -9,21 +9,32 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from eval import (
+    ResultRow,
+    auroc,
+    bootstrap_accuracy,
+    bootstrap_mean,
+    bootstrap_pgr,
+    correctness,
+    plot_results,
+    results_markdown,
+    write_results,
+)
 
-from labeling.store import atomic_write_parquet, atomic_write_text
 from labeling.config import ExperimentConfig
-from labeling.stages.transcripts import debate_engine_dtype
+from labeling.data.stage import Splits
 from labeling.exec.hardware import cpu_model_name
 from labeling.exec.threads import available_cores
+from labeling.experiment.probe import transcript_diagnostic
 from labeling.stages.trained import training_machine
+from labeling.stages.transcripts import debate_engine_dtype
+from labeling.store import atomic_write_parquet, atomic_write_text
 
 log = logging.getLogger(__name__)
 
 
 def _correct(prob_rows: Sequence[np.ndarray], labels: np.ndarray) -> np.ndarray:
     """[n_seeds, n_items] correctness of thresholded probabilities."""
-    from eval import correctness
-
     return np.stack([correctness(p, labels) for p in prob_rows])
 
 
@@ -36,14 +47,12 @@ def source_label(cfg: ExperimentConfig, protocol: str, ensemble: str) -> str:
 
 
 def build_rows(
-    cfg: ExperimentConfig, splits: dict[str, pd.DataFrame], outcomes: list
+    cfg: ExperimentConfig, splits: Splits, outcomes: list
 ) -> tuple[list, dict[str, np.ndarray]]:
     """Accuracy (and PGR for students) rows, CIs over test items and training seeds.
 
     Also returns, per test-set method, its [n_seeds, n_items] correctness (for paired comparisons).
     """
-    from eval import ResultRow, auroc, bootstrap_accuracy, bootstrap_pgr
-
     ev = cfg.eval
     boot = {"n_boot": ev.n_boot, "alpha": ev.alpha, "seed": ev.seed}
     test_y = splits["test"]["label"].to_numpy()
@@ -84,6 +93,19 @@ def build_rows(
         rows.append(
             row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, note=gap_note, pgr=pgr)
         )
+    rows += [row(method, "judge", probs, test_y) for method, probs in judge_test_predictions(cfg, outcomes)]
+    for method, labels, gold, note in label_quality_inputs(cfg, outcomes, train_y):
+        rows.append(row(method, "judge", labels, gold, note=note))
+    return rows, correct_by_method
+
+
+def judge_test_predictions(cfg: ExperimentConfig, outcomes: list) -> list[tuple[str, list[np.ndarray]]]:
+    """Each judge row's method name and test P(correct) per training seed (ensemble members averaged).
+
+    With and without transcripts per label source, then the A/B-swapped transcripts per protocol.
+    """
+    first = outcomes[0]
+    found = []
     for source in first.judges:
         if source.protocol == "none" and source.ensemble != "prompted":
             continue  # the fine-tuned no-transcript judge is the weak floor row
@@ -91,20 +113,30 @@ def build_rows(
         without_t = [np.mean([j.predictions["test_plain"] for j in o.judges[source]], axis=0) for o in outcomes]
         if source.protocol != "none":
             with_t = [np.mean([j.predictions["test"] for j in o.judges[source]], axis=0) for o in outcomes]
-            rows.append(row(f"{name}, test with transcripts", "judge", with_t, test_y))
-        rows.append(row(f"{name}, test without transcripts", "judge", without_t, test_y))
+            found.append((f"{name}, test with transcripts", with_t))
+        found.append((f"{name}, test without transcripts", without_t))
     for protocol in first.swapped_test:
         swapped = [o.swapped_test[protocol] for o in outcomes]
-        rows.append(row(f"judge <- {protocol}, test with A/B-swapped transcripts", "judge", swapped, test_y))
-    for source in first.labels:
+        found.append((f"judge <- {protocol}, test with A/B-swapped transcripts", swapped))
+    return found
+
+
+def label_quality_inputs(
+    cfg: ExperimentConfig, outcomes: list, gold: np.ndarray
+) -> list[tuple[str, list[np.ndarray], np.ndarray, str]]:
+    """Per label source: the row's method name, soft labels, gold labels and note (label quality on strong_train).
+
+    The soft labels (one array per training seed) and gold labels cover only the items that have a label.
+    """
+    found = []
+    for source in outcomes[0].labels:
         labels = [o.labels[source] for o in outcomes]
         name = source_label(cfg, source.protocol, source.ensemble)
         # Items without a label (every transcript behind them failed) are the same for every training seed.
         labeled = ~np.any(np.isnan(np.stack(labels)), axis=0)
         note = "label quality" + ("" if labeled.all() else f"; {int((~labeled).sum())} items without a label (failed transcripts)")
-        rows.append(row(f"weak labels <- {name} (on strong_train)", "judge", [p[labeled] for p in labels],
-                        train_y[labeled], note=note))
-    return rows, correct_by_method
+        found.append((f"weak labels <- {name} (on strong_train)", [p[labeled] for p in labels], gold[labeled], note))
+    return found
 
 
 def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds: list[int]) -> pd.DataFrame:
@@ -119,8 +151,6 @@ def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds
 
 def position_bias_estimates(cfg: ExperimentConfig, outcomes: list) -> dict:
     """Mean per-item position bias of each swapped protocol's judge, with a bootstrap CI."""
-    from eval import bootstrap_mean
-
     return {
         protocol: bootstrap_mean(
             np.stack([o.position_bias[protocol] for o in outcomes]),
@@ -150,7 +180,7 @@ def transcript_stats(transcripts: dict) -> dict:
     return stats
 
 
-def write_examples(transcripts: dict, splits: dict[str, pd.DataFrame], path: Path, n: int = 3) -> None:
+def write_examples(transcripts: dict, splits: Splits, path: Path, n: int = 3) -> None:
     """A few test-item transcripts in markdown, to read what the judge reads."""
     test = splits["test"].set_index("id")
     parts = ["# Example transcripts (test items)\n"]
@@ -178,21 +208,21 @@ def machine_summary(cfg: ExperimentConfig, debated: bool) -> dict:
 
 def write_report(
     cfg: ExperimentConfig,
-    splits: dict[str, pd.DataFrame],
+    splits: Splits,
     transcripts: dict,
     outcomes: list,
     out: Path,
     *,
     seconds: float,
 ) -> list:
-    """Write results.{md,json,csv}, results.png, manifest.json and examples; print the table."""
-    from eval import plot_results, results_markdown, write_results
-
+    """Write results.{md,json,csv} (the transcript diagnostic after the table), .png, manifest, examples; print."""
     rows, correct = build_rows(cfg, splits, outcomes)
     bias = position_bias_estimates(cfg, outcomes)
+    diagnostic, diagnostic_numbers = transcript_diagnostic(cfg, splits, transcripts, outcomes)
     meta = {
         "machine": machine_summary(cfg, debated=bool(transcripts)),
         "position_bias": {p: e.to_dict() for p, e in bias.items()},
+        "transcript_probe": diagnostic_numbers,
         "experiment": cfg.name,
         "dataset": cfg.data.dataset,
         "split_sizes": {k: len(v) for k, v in splits.items()},
@@ -215,7 +245,7 @@ def write_report(
             for o in outcomes
         },
     }
-    paths = write_results(rows, out, name="results", meta=meta)
+    paths = write_results(rows, out, name="results", meta=meta, appendix=diagnostic)
     title = f"{cfg.name}: {cfg.data.dataset}, {len(splits['test'])} test items, training seeds {cfg.training.seeds}"
     plot_results(rows, out / "results.png", title=title)
     write_examples(transcripts, splits, out / "transcript_examples.md")
@@ -224,7 +254,7 @@ def write_report(
         correctness_frame(correct, splits["test"]["id"].astype(str).tolist(), [o.seed for o in outcomes]),
         out / "test_correct.parquet",
     )
-    print(results_markdown(rows, title=title))
+    print(results_markdown(rows, title=title) + (f"\n{diagnostic}" if diagnostic else ""))
     for protocol, est in bias.items():
         print(
             f"position bias, judge <- {protocol}: P(correct | A argues correct) - P(correct | B argues correct) = "

@@ -84,6 +84,16 @@ def test_write_results_overwrites(tmp_path):
     assert len(json.loads(paths["json"].read_text())["rows"]) == 1
 
 
+def test_an_appendix_follows_the_table_in_markdown_only(tmp_path):
+    rows = _rows()
+    section = "## A diagnostic\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    paths = write_results(rows, tmp_path, meta={"diagnostic": {"value": 0.5}}, appendix=section)
+    assert paths["md"].read_text() == results_markdown(rows) + "\n" + section
+    data = json.loads(paths["json"].read_text())
+    assert len(data["rows"]) == len(rows) and data["meta"]["diagnostic"] == {"value": 0.5}
+    assert "diagnostic" not in paths["csv"].read_text()
+
+
 def test_unknown_role_is_rejected():
     with pytest.raises(ValueError):
         ResultRow("x", "teacher", Estimate(0.5, 0.4, 0.6, 10, 1, 100))

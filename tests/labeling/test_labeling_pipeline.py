@@ -104,6 +104,33 @@ def test_results_table_and_plot(finished_run) -> None:
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_transcript_diagnostic_is_a_report_section_and_never_a_label_source(finished_run) -> None:
+    from labeling.experiment.pipeline import label_sources
+    from labeling.experiment.probe import SECTION_TITLE
+
+    cfg, out = finished_run
+    table, heading, section = (out / "results.md").read_text().partition(f"## {SECTION_TITLE}")
+    assert heading and "reference classifier" in section and "reference classifier" not in table
+    data = json.loads((out / "results.json").read_text())
+    assert json.loads((out / "manifest.json").read_text())["transcript_probe"] == data["meta"]["transcript_probe"]
+    numbers = data["meta"]["transcript_probe"]["protocols"]["debate/seed0"]
+    assert numbers["fit_items"] == 12 and numbers["failed_skipped"] == 0
+    for key in ("probe_with_transcript", "probe_item_only", "probe_marked", "judge_with_transcript"):
+        assert 0.0 <= numbers[key]["value"] <= 1.0 and numbers[key]["n_items"] == 12, key
+        assert f"{numbers[key]['value'] * 100:.1f} [" in section
+    for key in ("probe_transcript_gain", "probe_marked_gain", "judge_transcript_gain", "probe_minus_judge"):
+        assert -1.0 <= numbers[key]["value"] <= 1.0, key
+
+    # Not a label source: no table row, no source, no student, no stage; students learn from judges and floors only.
+    assert not any("reference classifier" in row["method"] for row in data["rows"])
+    assert {(s.protocol, s.ensemble) for s in label_sources(cfg)} == {("none", "single"), ("debate", "single")}
+    students = data["meta"]["stages"]["seed0"]["students"]
+    assert set(students) == {"none/single/xent", "debate/single/xent"}
+    for stage in students.values():
+        labels_from = json.loads((Path(stage) / "stage.json").read_text())["labels_from"]
+        assert all(name.startswith(("weak-floor-", "judge-")) for name in labels_from), labels_from
+
+
 def test_student_labels_are_the_judges_soft_predictions(finished_run) -> None:
     cfg, _ = finished_run
     stages = stage_dirs(cfg)
@@ -133,7 +160,7 @@ def test_partial_stage_resumes_without_retraining(finished_run, monkeypatch: pyt
     (transcripts / COMPLETE).unlink()
     shard.unlink()
 
-    import training
+    import labeling.stages.trained as training  # where the stage looks the training functions up
 
     def refuse(*args, **kwargs):
         raise AssertionError("resume retrained a saved checkpoint")
@@ -171,7 +198,7 @@ def test_failed_transcripts_never_train_a_judge_or_make_a_label(tmp_path, tiny_m
     cfg = tiny_config(tmp_path, tiny_model_dir, shared_data)
     splits = prepare_splits(cfg)
     marker = marker_for_some_items(splits)
-    failing = BackendSpec("labeling.label.job:scripted_backend", {"fail_marker": marker}, {})
+    failing = BackendSpec("labeling.label.backends:scripted_backend", {"fail_marker": marker}, {})
     out = run_pipeline(cfg, backend=failing)
 
     stages = stage_dirs(cfg)
@@ -260,18 +287,23 @@ def recompute_pgr_cell(cfg: ExperimentConfig, out: Path) -> tuple[float, float, 
 
 def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_data, ray_session, monkeypatch) -> None:
     """Debaters read SciQ's support paragraph and quote it; no judge, floor or student input ever holds the passage."""
-    import training
+    import labeling.stages.trained as training  # where the stage looks the training functions up
 
+    import eval.transcript_probe as transcript_probe
     from labeling.data.judge_input import QUOTE_LEGEND
+    from labeling.experiment.probe import CANDIDATE_MARK
     from labeling.stages.transcripts import TranscriptSet
 
     seen: list[str] = []
     train, predict = training.train_classifier, training.predict_proba
     monkeypatch.setattr(training, "train_classifier", lambda spec, texts, *a, **k: seen.extend(texts) or train(spec, texts, *a, **k))
     monkeypatch.setattr(training, "predict_proba", lambda model, texts, *a, **k: seen.extend(texts) or predict(model, texts, *a, **k))
+    probe_read: list[str] = []  # every text the transcript diagnostic's reference classifier reads
+    featurize = transcript_probe.featurize
+    monkeypatch.setattr(transcript_probe, "featurize", lambda texts, *a, **k: probe_read.extend(texts) or featurize(texts, *a, **k))
     cfg = tiny_config(tmp_path, tiny_model_dir, shared_data, "data.require_evidence=true", "training.workers=1",
                       "debate.quote_span_words=6")
-    quoting = BackendSpec("labeling.label.job:scripted_backend", {"quote_words": 5}, {})
+    quoting = BackendSpec("labeling.label.backends:scripted_backend", {"quote_words": 5}, {})
     out = run_pipeline(cfg, backend=quoting)
 
     stages = stage_dirs(cfg)
@@ -282,6 +314,10 @@ def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_d
     assert judged and len(seen) > len(judged)  # judges, and plain floor/ceiling/student inputs
     for passage in passages:
         assert not any(passage in text for text in seen), "a passage reached a judge, floor or student"
+        assert not any(passage in text for text in probe_read), "a passage reached the reference classifier"
+    assert any("### Debate transcript" in t for t in probe_read)
+    unmarked = {t for t in probe_read if CANDIDATE_MARK not in t}
+    assert unmarked and unmarked <= set(seen)  # besides marked mentions, it reads judge (and floor) inputs only
     assert all(QUOTE_LEGEND in t and "<v_quote>" in t for t in judged)  # the quotes arrive checked
 
     read = TranscriptSet.read(next(s for s in _stage_objects(cfg) if s.kind == "transcripts-debate-s0"))
