@@ -11,6 +11,10 @@ transcripts copied a run of at least 5 passage words), so ``span_words=k`` also 
 untagged run of at least ``k`` consecutive words found verbatim in the passage as a verified
 quote: the information the model copies reaches the judge as checked evidence, and the tag rule
 still applies to models that follow it.
+
+A prefilled quote opening (``QUOTE_PREFILL``) is the other route for small models: the reply is
+started for the model with ``<quote>`` and it continues from there, so every such turn opens with
+a quote; ``close_open_quotes`` closes a tag the model left open before the turn is checked.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ _ANY_MARKER = re.compile(r"<\s*(/?)\s*(?:v_quote|u_quote|quote)\s*>", re.IGNOREC
 _TAGGED = re.compile(r"<quote>(.*?)(?:</quote>|$)", re.DOTALL)
 _MARKED = re.compile(r"<(v_quote|u_quote)>(.*?)</\1>", re.DOTALL)
 _WORD = re.compile(r"\S+")
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|\n")
+
+QUOTE_OPEN, QUOTE_CLOSE = "<quote>", "</quote>"
+QUOTE_PREFILL = QUOTE_OPEN  # what a prefilled speaker turn starts with
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,49 @@ def is_verified(quote: str, normalized_passage: str) -> bool:
     """True when the normalized quote is non-empty and a substring of the normalized passage."""
     needle = normalize(quote)
     return bool(needle) and f" {needle} " in f" {normalized_passage} "
+
+
+def _first_sentence_end(text: str, start: int, end: int) -> int:
+    """Where the first sentence of ``text[start:end]`` ends (after its final punctuation, before a
+    line break); ``end`` when it has none. Leading whitespace does not count as a sentence."""
+    segment = text[start:end]
+    content = start + len(segment) - len(segment.lstrip())
+    match = _SENTENCE_END.search(text, content, end)
+    if match is None:
+        return end
+    return match.start() if match.group() == "\n" else match.end()
+
+
+def close_open_quotes(text: str) -> str:
+    """Close every ``<quote>`` not closed before the next ``<quote>`` or the turn's end, at the end
+    of the quote's first sentence (or before the next opening / at the end of the turn if the
+    quote holds no sentence end).
+
+    Used on turns whose ``<quote>`` opening was prefilled: a small model continues the opening
+    with a quote and often never writes ``</quote>``. Left open, the tag would run to the end of
+    the turn (the ``<quote>…$`` rule of ``verify_turn``), so the whole argument would become one
+    quote, fail the check as a whole, and vanish from the ``no_quotes`` and ``verified_only``
+    judge views. A quote is one sentence of the passage far more often than a whole argument, so
+    the first sentence end (``.``, ``!`` or ``?`` before whitespace, or a line break) is where the
+    closing goes; what follows stays argument. The rule never looks at the passage (closing where
+    the passage stops matching would make any quote verified by construction): the checker alone
+    decides what is verified. Markers are reset first, as ``verify_turn`` does.
+    """
+    text = reset_markers(text)
+    pieces, position = [], 0
+    while (opening := text.find(QUOTE_OPEN, position)) >= 0:
+        start = opening + len(QUOTE_OPEN)
+        following = text.find(QUOTE_OPEN, start)
+        end = following if following >= 0 else len(text)
+        closing = text.find(QUOTE_CLOSE, start, end)
+        if closing >= 0:
+            cut, closer = closing + len(QUOTE_CLOSE), ""
+        else:
+            cut, closer = _first_sentence_end(text, start, end), QUOTE_CLOSE
+        pieces.append(text[position:cut] + closer)
+        position = cut
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _mark_spans(segment: str, passage_words: list[str], padded_passage: str, k: int) -> tuple[str, int, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping, Sequence
 
-from debate.backends.base import ChatBackend, ChatRequest, SamplingConfig
+from debate.backends.base import ChatBackend, ChatRequest, ChatResult, SamplingConfig
 from debate.prompts import PROMPT_VERSION, build_messages
 from debate.protocols import AGAINST_WEAK_PICK, DebateItem, Protocol, stable_int
-from debate.quotes import QuoteCheck, verify_turn
+from debate.quotes import QUOTE_PREFILL, QuoteCheck, close_open_quotes, verify_turn
 from debate.transcript import Transcript, Turn
 
 
@@ -22,6 +22,49 @@ def checked_text(text: str, evidence: str, span_words: int | None) -> QuoteCheck
     if not evidence:
         return QuoteCheck(text, 0, 0, 0)
     return verify_turn(text, evidence, span_words)
+
+
+def speaker_request(
+    protocol: Protocol,
+    item: DebateItem,
+    turn_index: int,
+    stances: dict[str, str],
+    turns_so_far: Sequence[Turn],
+    seed: int,
+    quote_prefill: bool,
+) -> ChatRequest:
+    """The request of one speaker turn; prefilled with ``<quote>`` when asked and the item has a passage."""
+    spec = protocol.turns[turn_index]
+    return ChatRequest(
+        messages=build_messages(protocol, item, spec.speaker, stances, turns_so_far, spec),
+        seed=turn_seed(seed, item.item_id, turn_index),
+        prefill=QUOTE_PREFILL if quote_prefill and item.evidence else "",
+    )
+
+
+def speaker_turn(
+    request: ChatRequest,
+    result: ChatResult,
+    speaker: str,
+    stance: str,
+    evidence: str,
+    span_words: int | None,
+    seconds: float,
+) -> Turn:
+    """One finished turn: the text (a prefilled quote left open is closed) with its quotes checked."""
+    text = close_open_quotes(result.text) if request.prefill else result.text
+    check = checked_text(text.strip(), evidence, span_words)
+    return Turn(
+        speaker=speaker,
+        stance=stance,
+        text=check.text,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        seconds=seconds,
+        quotes=check.quotes,
+        verified_quotes=check.verified,
+        verified_words=check.verified_words,
+    )
 
 
 def item_stances(
@@ -49,6 +92,21 @@ def item_stances(
     ]
 
 
+def timed_chat(
+    backend: ChatBackend, requests: list[ChatRequest], sampling: SamplingConfig
+) -> tuple[list[ChatResult], float]:
+    """One `backend.chat` call for a round's requests: the results and the seconds per request."""
+    started = time.perf_counter()
+    results = backend.chat(requests, sampling)
+    per_request = (time.perf_counter() - started) / len(requests)
+    if len(results) != len(requests):
+        raise RuntimeError(
+            f"backend {backend.model_id!r} returned {len(results)} results for "
+            f"{len(requests)} requests"
+        )
+    return list(results), per_request
+
+
 def run_protocol(
     items: Sequence[DebateItem],
     protocol: Protocol,
@@ -60,6 +118,7 @@ def run_protocol(
     weak_picks: Mapping[str, int] | None = None,
     swap_positions: bool = False,
     quote_span_words: int | None = None,
+    quote_prefill: bool = False,
 ) -> list[Transcript]:
     """One transcript per item, in item order.
 
@@ -80,6 +139,9 @@ def run_protocol(
     For an item with `evidence` (a passage only the speakers read), every turn's quotes are
     checked against it and marked before any later turn is built (`debate.quotes`);
     `quote_span_words=k` also marks verbatim runs of at least k passage words as quotes.
+    `quote_prefill` starts every speaker turn of such an item with `<quote>` for the model to
+    continue (`ChatRequest.prefill`); a quote it leaves open is closed at its first sentence end
+    (`debate.quotes.close_open_quotes`). Items without a passage never get a prefill.
     """
     ids = [item.item_id for item in items]
     if len(set(ids)) != len(ids):
@@ -92,44 +154,21 @@ def run_protocol(
         jobs = [(i, k) for i in range(len(items)) if failed[i] is None for k in turn_indices]
         if jobs:
             requests = [
-                ChatRequest(
-                    messages=build_messages(
-                        protocol, items[i], protocol.turns[k].speaker, stances[i], turns[i],
-                        protocol.turns[k],
-                    ),
-                    seed=turn_seed(seed, items[i].item_id, k),
-                )
+                speaker_request(protocol, items[i], k, stances[i], turns[i], seed, quote_prefill)
                 for i, k in jobs
             ]
-            started = time.perf_counter()
-            results = backend.chat(requests, sampling)
-            per_request = (time.perf_counter() - started) / len(requests)
-            if len(results) != len(requests):
-                raise RuntimeError(
-                    f"backend {backend.model_id!r} returned {len(results)} results for "
-                    f"{len(requests)} requests"
-                )
+            results, per_request = timed_chat(backend, requests, sampling)
             new_turns: dict[int, list[Turn]] = {}
-            for (i, k), result in zip(jobs, results):
+            for (i, k), request, result in zip(jobs, requests, results):
                 error = getattr(result, "error", None)
                 if error is not None:
                     failed[i] = failed[i] or f"turn {k}: {error}"
                     continue
                 speaker = protocol.turns[k].speaker
-                check = checked_text(result.text.strip(), items[i].evidence, quote_span_words)
-                new_turns.setdefault(i, []).append(
-                    Turn(
-                        speaker=speaker,
-                        stance=stances[i][speaker],
-                        text=check.text,
-                        prompt_tokens=result.prompt_tokens,
-                        completion_tokens=result.completion_tokens,
-                        seconds=per_request,
-                        quotes=check.quotes,
-                        verified_quotes=check.verified,
-                        verified_words=check.verified_words,
-                    )
-                )
+                new_turns.setdefault(i, []).append(speaker_turn(
+                    request, result, speaker, stances[i][speaker], items[i].evidence,
+                    quote_span_words, per_request,
+                ))
             for i, round_turns in new_turns.items():
                 if failed[i] is None:
                     turns[i].extend(round_turns)

@@ -31,15 +31,25 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One conversation to complete: OpenAI-style messages plus its own sampling seed."""
+    """One conversation to complete: OpenAI-style messages plus its own sampling seed.
+
+    A non-empty ``prefill`` starts the assistant's reply for the model: the backend sends it as
+    a final assistant message that the model continues (vLLM: ``continue_final_message``), and
+    the result's ``text`` is ``prefill`` followed by what the model generated. The prefill's
+    tokens count as prompt tokens, never as completion tokens.
+    """
 
     messages: tuple[dict[str, str], ...]
     seed: int
+    prefill: str = ""
 
 
 @dataclass(frozen=True)
 class ChatResult:
     """The completion of one request with its token accounting.
+
+    ``text`` starts with the request's ``prefill`` (if any); ``completion_tokens`` counts only
+    the tokens the model generated.
 
     `error` is None on success; otherwise "<kind>: <reason>" for a request that finally
     failed (its text is then "" and its token counts 0).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import email.utils
 import logging
 import math
@@ -112,6 +113,13 @@ def _token_count(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
+def with_prefill(result: ChatResult, prefill: str) -> ChatResult:
+    """A successful result's text with the request's prefill in front (failures stay empty)."""
+    if not prefill or result.error is not None:
+        return result
+    return dataclasses.replace(result, text=prefill + result.text)
+
+
 def failed_result(error: str) -> ChatResult:
     """The recorded form of a request that finally failed."""
     return ChatResult(text="", prompt_tokens=0, completion_tokens=0, error=error)
@@ -181,8 +189,16 @@ class OpenAIChatBackend:
         self._closed = True
 
     def payload(self, request: ChatRequest, sampling: SamplingConfig) -> dict[str, Any]:
-        """The JSON body sent for one request."""
-        return {
+        """The JSON body sent for one request.
+
+        A request with a prefill adds it as a final assistant message plus vLLM's extra body
+        fields ``continue_final_message: true`` and ``add_generation_prompt: false``, so vLLM's
+        server continues that message and returns only the continuation (the backend puts the
+        prefill in front). Other servers may ignore those fields and answer with a fresh
+        assistant message (the turn's text is then the prefill followed by that message), or
+        reject unknown fields with a 4xx (the request then fails).
+        """
+        body: dict[str, Any] = {
             "model": self.model_id,
             "messages": [dict(message) for message in request.messages],
             "temperature": sampling.temperature,
@@ -190,6 +206,11 @@ class OpenAIChatBackend:
             "max_tokens": sampling.max_tokens,
             "seed": request.seed,
         }
+        if request.prefill:
+            body["messages"].append({"role": "assistant", "content": request.prefill})
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
+        return body
 
     async def _chat_batch(
         self, batch: list[ChatRequest], sampling: SamplingConfig
@@ -209,7 +230,7 @@ class OpenAIChatBackend:
                 )
             )
         self.last_attempts = attempts
-        return list(results)
+        return [with_prefill(result, request.prefill) for result, request in zip(results, batch)]
 
     async def _complete(
         self,

@@ -45,6 +45,9 @@ class ScriptedBackend:
     """Answers each request with `reply(request)`; records every batch it was called with.
 
     Token counts are whitespace word counts (prompt: all message contents together).
+    A request's ``prefill`` is honoured like a real engine's: `reply(request)` is the
+    continuation, the result's text is ``prefill + reply(request)``, and the prefill's words
+    count as prompt tokens, the reply's as completion tokens.
     `fail(request)` may return an error text, making that request's result a failure
     (empty text, zero tokens, `error` set). `choice_scores(request, choices)` gives the
     log-probabilities returned by `choice_logprobs` (default: a request hash).
@@ -78,11 +81,13 @@ class ScriptedBackend:
                 results.append(ChatResult(text="", prompt_tokens=0, completion_tokens=0,
                                           error=error))
                 continue
-            text = self._reply(request)
+            generated = self._reply(request)
             prompt_words = sum(_word_count(m["content"]) for m in request.messages)
             results.append(
                 ChatResult(
-                    text=text, prompt_tokens=prompt_words, completion_tokens=_word_count(text)
+                    text=request.prefill + generated,
+                    prompt_tokens=prompt_words + _word_count(request.prefill),
+                    completion_tokens=_word_count(generated),
                 )
             )
         return results

@@ -79,35 +79,56 @@ class VLLMChatBackend:
         self._structured_outputs_cls = structured_outputs_cls
 
     def chat(self, requests: Sequence[ChatRequest], sampling: SamplingConfig) -> list[ChatResult]:
-        """One `LLM.chat` call for the whole batch; each request sampled with its own seed."""
+        """Complete the batch, each request sampled with its own seed; results in request order.
+
+        `LLM.chat` takes one `continue_final_message` flag per call, so requests without a
+        prefill go in one call and requests with one in a second call (only the calls that
+        have requests are made). A prefilled result's text is the prefill followed by the
+        generated text; `completion_tokens` counts the generated tokens only.
+        """
         if self._llm is None:
             raise RuntimeError("VLLMChatBackend is closed")
         batch = list(requests)
-        if not batch:
-            return []
-        params = [
-            self._sampling_params_cls(
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                max_tokens=sampling.max_tokens,
-                seed=request.seed,
-            )
-            for request in batch
-        ]
-        outputs = self._chat_batch(batch, params)
-        return [
-            ChatResult(
-                text=output.outputs[0].text,
-                prompt_tokens=len(output.prompt_token_ids or ()),
-                completion_tokens=len(output.outputs[0].token_ids),
-            )
-            for output in outputs
-        ]
+        results: list[ChatResult | None] = [None] * len(batch)
+        for prefilled in (False, True):
+            indices = [i for i, request in enumerate(batch) if bool(request.prefill) == prefilled]
+            if not indices:
+                continue
+            group = [batch[i] for i in indices]
+            params = [
+                self._sampling_params_cls(
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    max_tokens=sampling.max_tokens,
+                    seed=request.seed,
+                )
+                for request in group
+            ]
+            for i, request, output in zip(indices, group, self._chat_batch(group, params)):
+                results[i] = ChatResult(
+                    text=request.prefill + output.outputs[0].text,
+                    prompt_tokens=len(output.prompt_token_ids or ()),
+                    completion_tokens=len(output.outputs[0].token_ids),
+                )
+        return [result for result in results if result is not None]
 
     def _chat_batch(self, batch: list[ChatRequest], params: list[Any]) -> list[Any]:
-        """One `LLM.chat` call for the batch with per-request params; checks one output per request."""
+        """One `LLM.chat` call for the batch with per-request params; checks one output per request.
+
+        Requests with a prefill get it as a final assistant message that the model continues
+        (`continue_final_message=True, add_generation_prompt=False`); a batch must be all
+        prefilled or all plain.
+        """
+        prefilled = {bool(request.prefill) for request in batch}
+        if len(prefilled) > 1:
+            raise ValueError("one LLM.chat call cannot mix requests with and without a prefill")
         conversations = [[dict(message) for message in request.messages] for request in batch]
-        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False)
+        options: dict[str, Any] = {}
+        if prefilled == {True}:
+            for conversation, request in zip(conversations, batch):
+                conversation.append({"role": "assistant", "content": request.prefill})
+            options = {"add_generation_prompt": False, "continue_final_message": True}
+        outputs = self._llm.chat(conversations, sampling_params=params, use_tqdm=False, **options)
         if len(outputs) != len(batch):
             raise RuntimeError(f"vLLM returned {len(outputs)} outputs for {len(batch)} requests")
         return outputs

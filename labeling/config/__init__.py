@@ -35,6 +35,8 @@ from labeling.config.loading import (
     add_config_args,
     apply_overrides,
     config_hash,
+    float_or_auto,
+    int_or_auto,
     load_from_args,
     parse_override,
     read_yaml,
@@ -46,6 +48,6 @@ __all__ = [
     "Auto", "CompareConfig", "CompareDataset", "ConfigError", "DataConfig", "DebateConfig", "DebateSettings",
     "DerivedSection", "EngineConfig", "Ensemble", "EvalConfig", "ExperimentConfig", "LossSpec", "ModelConfig",
     "ModelsConfig", "PositiveInt", "PromptedJudgeConfig", "RayConfig", "SamplingSettings", "Shorthand",
-    "StrictSection", "TrainSettings", "TrainingConfig", "add_config_args", "apply_overrides", "config_hash",
+    "StrictSection", "TrainSettings", "TrainingConfig", "add_config_args", "apply_overrides", "config_hash", "float_or_auto", "int_or_auto",
     "load_config", "load_from_args", "parse_override", "read_yaml", "section_from", "set_key", "validate",
 ]

@@ -57,6 +57,11 @@ class DebateSettings(StrictSection):
         description="hidden passage: also mark verbatim runs of at least this many passage words as quotes "
         "(null = only <quote> tags)",
     )
+    quote_prefill: bool = Field(
+        False,
+        description="hidden passage: start every debater turn with '<quote>' for the model to continue "
+        "(a quote left open is closed at its first sentence end); items without a passage are unchanged",
+    )
 
 
 class DebateConfig(DebateSettings):

@@ -46,6 +46,16 @@ class Shorthand:
         return "flag_" + self.flag.lstrip("-").replace("-", "_")
 
 
+def int_or_auto(value: str) -> int | str:
+    """A flag value that is a whole number or ``auto``."""
+    return value if value == "auto" else int(value)
+
+
+def float_or_auto(value: str) -> float | str:
+    """A flag value that is a number or ``auto``."""
+    return value if value == "auto" else float(value)
+
+
 def format_validation_error(exc: ValidationError, origin: str, flags: dict[str, str] | None = None) -> str:
     """One line per problem, naming the dotted key (and the flag that sets it, if any)."""
     lines = [f"invalid config {origin}:"]

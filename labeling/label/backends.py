@@ -22,7 +22,8 @@ PASSAGE_HEADING = "Passage (hidden from the judge):\n"
 def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model_id: str = "scripted",
                      quote_words: int = 0) -> ScriptedBackend:
     """The deterministic fake debater (tests): optional sleep per batch, fails requests mentioning a marker,
-    and with ``quote_words`` > 0 opens each turn with a tagged quote of that many passage words (hidden-passage runs)."""
+    and with ``quote_words`` > 0 opens each turn with a tagged quote of that many passage words (hidden-passage runs;
+    a turn prefilled with ``<quote>`` continues it with the words and the closing tag)."""
 
     def fail(request: Any) -> str | None:
         text = " ".join(m["content"] for m in request.messages)
@@ -31,7 +32,8 @@ def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model
     def reply(request: Any) -> str:
         system = request.messages[0]["content"]
         passage = system.partition(PASSAGE_HEADING)[2].partition("\n\nYou are")[0].split()
-        quote = f"<quote>{' '.join(passage[:quote_words])}</quote> " if quote_words and passage else ""
+        opening = "" if request.prefill else "<quote>"  # a prefilled reply is already inside the quote
+        quote = f"{opening}{' '.join(passage[:quote_words])}</quote> " if quote_words and passage else ""
         return quote + default_scripted_reply(request)
 
     backend = ScriptedBackend(model_id=model_id, fail=fail, reply=reply)

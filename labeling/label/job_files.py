@@ -14,6 +14,7 @@ from labeling.data.registry import DATASETS, load_items_file, load_rows
 from labeling.exec.hardware import engine_dtype
 from labeling.label.backends import backend_kwargs_text
 from labeling.label.settings import LabelInput, LabelJobConfig
+from labeling.stages.transcripts import quote_prefill_key
 from labeling.store import atomic_write_parquet, atomic_write_text
 
 
@@ -59,6 +60,7 @@ def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None
         "word_limit": debate.word_limit, "shard_size": debate.shard_size, "prompt_version": PROMPT_VERSION,
         "swap_positions": debate.swap_positions, "backend_kwargs": backend_kwargs_text(cfg),
         "quote_span_words": debate.quote_span_words,
+        **quote_prefill_key(debate.quote_prefill),  # only when on: older folders still resume
         "weak_picks_sha256": None if picks is None else hashlib.sha256(
             json.dumps(picks, sort_keys=True).encode()).hexdigest(),
     }

@@ -20,6 +20,8 @@ from labeling.config import (
     RayConfig,
     Shorthand,
     StrictSection,
+    float_or_auto,
+    int_or_auto,
 )
 
 DEFAULT_DEBATER = "packaged:smollm2-135m-instruct"
@@ -89,14 +91,6 @@ class LabelJobConfig(StrictSection):
     ray: RayConfig = RayConfig()
 
 
-def _cpus(value: str) -> Any:
-    return value if value == "auto" else float(value)
-
-
-def _threads(value: str) -> Any:
-    return value if value == "auto" else int(value)
-
-
 LABEL_FLAGS: tuple[Shorthand, ...] = (
     Shorthand("--input", "input.spec", "registry spec NAME:SPLIT (e.g. sciq:validation) or a .jsonl/.parquet file"),
     Shorthand("--source", "input.source", "local dataset folder for a registry spec (default: the hub)"),
@@ -113,6 +107,8 @@ LABEL_FLAGS: tuple[Shorthand, ...] = (
     Shorthand("--swap-positions", "debate.swap_positions", "exchange the debaters' stances (position-bias control)", None),
     Shorthand("--quote-span-words", "debate.quote_span_words",
               "items with evidence: also mark verbatim runs of >= K passage words as verified quotes", int, metavar="K"),
+    Shorthand("--quote-prefill", "debate.quote_prefill",
+              "items with evidence: start each debater turn with '<quote>' for the model to continue", None),
     Shorthand("--weak-picks", "debate.weak_picks", "file with id + pick|prob (market_making)"),
     Shorthand("--shard-size", "debate.shard_size", "items per shard (one round-synchronous batch)", int),
     Shorthand("--dtype", "debate.engine.dtype", "vLLM engine precision (auto: bf16 only where the device runs it fast)",
@@ -127,7 +123,7 @@ LABEL_FLAGS: tuple[Shorthand, ...] = (
     Shorthand("--judge", "judge.path", "judge stage folder (model/ + stage.json) to label with"),
     Shorthand("--judge-batch-size", "judge.batch_size", "texts per judge forward pass", int),
     Shorthand("--judge-threads", "judge.threads", "torch threads of the judge (auto: the cores this process may use)",
-              _threads),
+              int_or_auto),
     Shorthand("--judge-dtype", "judge.dtype", "judge precision (auto: as trained where native, else fp32)",
               choices=("auto", "bfloat16", "float32")),
     Shorthand("--prompted-judge", "prompted_judge.model.path",
@@ -136,7 +132,7 @@ LABEL_FLAGS: tuple[Shorthand, ...] = (
     Shorthand("--address", "ray.address", "join this Ray cluster (default: start a local one)"),
     Shorthand("--num-actors", "ray.num_actors", "engine actors", int),
     Shorthand("--num-cpus-per-actor", "ray.num_cpus_per_actor",
-              "CPUs each actor reserves (auto: a local Ray's CPUs shared by the actors)", _cpus),
+              "CPUs each actor reserves (auto: a local Ray's CPUs shared by the actors)", float_or_auto),
     Shorthand("--num-gpus-per-actor", "ray.num_gpus_per_actor", "GPUs each actor reserves", float),
     Shorthand("--local-num-cpus", "ray.local_num_cpus", "CPUs of a local Ray (default: all)", int),
     Shorthand("--private-network", "ray.private_network", "run a local Ray in a private network namespace",

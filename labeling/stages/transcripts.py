@@ -56,6 +56,12 @@ def swappable(protocol: str) -> bool:
     return len(spec.speakers) == 2 and spec.stance_rule == "random"
 
 
+def quote_prefill_key(quote_prefill: bool) -> dict[str, bool]:
+    """The prefilled quote opening as a stage key holds it: only when on, so folders made before it
+    existed (all without it) keep their hash."""
+    return {"quote_prefill": True} if quote_prefill else {}
+
+
 def transcript_stage(
     cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None, *, swapped: bool = False
 ) -> StageDir:
@@ -76,6 +82,7 @@ def transcript_stage(
         "shard_size": cfg.debate.shard_size,
         "prompt_version": PROMPT_VERSION,
         "quote_span_words": cfg.debate.quote_span_words,
+        **quote_prefill_key(cfg.debate.quote_prefill),
     }
     if needs_weak_picks(protocol):
         semantic["weak_picks_from"] = picks_from
@@ -111,6 +118,7 @@ def shard_tasks(
         "word_limit": cfg.debate.word_limit,
         "swap_positions": swapped,
         "quote_span_words": cfg.debate.quote_span_words,
+        "quote_prefill": cfg.debate.quote_prefill,
     }
     ids = items["id"].astype(str).tolist()
     per_item = {"weak_picks": {i: int(weak_picks[i]) for i in ids}} if weak_picks is not None else None
