@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from labeling.config import Auto, PositiveInt, Shorthand, StrictSection, section_from
+from labeling.config import Auto, PositiveInt, Shorthand, StrictSection, int_or_auto, section_from
 from labeling.serve.settings import ServerSettings
 
 ServerLimits = section_from(
@@ -94,15 +94,12 @@ class ServeConfig(StrictSection):
         return self
 
 
-def _threads(value: str) -> int | str:
-    return value if value == "auto" else int(value)
-
-
 SERVE_FLAGS: tuple[Shorthand, ...] = (
     Shorthand("--judge", "judge.path", "a judge stage folder or a results folder with manifest.json"),
     Shorthand("--protocol", "judge.protocol", "which protocol's judges to serve from a results folder"),
     Shorthand("--training-seed", "judge.training_seed", "which training seed's judges (results folder)", int),
-    Shorthand("--threads", "judge.threads", "torch threads for the judge (auto: the cores this process may use)", _threads),
+    Shorthand("--threads", "judge.threads", "torch threads for the judge (auto: the cores this process may use)",
+              int_or_auto),
     Shorthand("--dtype", "judge.dtype", "judge precision (auto: as trained where native, else fp32)",
               choices=("auto", "bfloat16", "float32")),
     Shorthand("--classify-url", "judge.classify_urls",

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from training.models import looks_like_local_path
+
 log = logging.getLogger(__name__)
 
 PACKAGED_PREFIX = "packaged:"
@@ -182,7 +184,7 @@ def resolve_model(ref: str, *, prepare: bool = True) -> str:
 
     ``packaged:<name>`` becomes the converted checkpoint folder (converting it first
     when ``prepare``), a local folder must hold ``config.json``, anything else that
-    looks like ``owner/name`` is passed through as a hub id.
+    is not a path by ``training.models.looks_like_local_path`` is passed through as a hub id.
     """
     if is_packaged(ref):
         name = ref[len(PACKAGED_PREFIX) :]
@@ -197,8 +199,7 @@ def resolve_model(ref: str, *, prepare: bool = True) -> str:
         if not _is_checkpoint(path):
             raise ModelNotFoundError(f"model folder {path} has no config.json")
         return str(path.resolve())
-    looks_local = ref.startswith((".", "/", "~")) or ref.count("/") != 1
-    if looks_local:
+    if looks_like_local_path(ref):  # the one hub-vs-path rule, shared with training
         raise ModelNotFoundError(
             f"model {ref!r} is neither an existing folder, a hub id (owner/name), nor "
             f"packaged:<{'|'.join(sorted(PACKAGED_MODELS))}>"
