@@ -49,8 +49,8 @@ class FakeLLM:
 
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def chat(self, messages: list, sampling_params: list, use_tqdm: bool) -> list:
-        self.calls.append({"messages": messages, "params": sampling_params, "tqdm": use_tqdm})
+    def chat(self, messages: list, sampling_params: list, use_tqdm: bool, **options: Any) -> list:
+        self.calls.append({"messages": messages, "params": sampling_params, "tqdm": use_tqdm, "options": options})
         return [
             SimpleNamespace(
                 prompt_token_ids=list(range(10 + i)),

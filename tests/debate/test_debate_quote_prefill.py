@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +11,8 @@ from debate import ChatRequest, DebateItem, SamplingConfig, ScriptedBackend, get
 from debate.backends.openai_http import OpenAIChatBackend
 from debate.backends.vllm_local import VLLMChatBackend
 from debate.quotes import QUOTE_PREFILL, close_open_quotes
+
+from test_debate_backends import FakeLLM, FakeSamplingParams  # the shared vLLM fake
 
 SAMPLING = SamplingConfig(temperature=0.0, top_p=1.0, max_tokens=32)
 PASSAGE = "Mitochondria are the powerhouse of the cell. They make ATP from glucose and oxygen."
@@ -80,37 +80,18 @@ def test_prefill_leaves_the_request_seeds_and_messages_alone() -> None:
     assert on.calls[0][0].messages == off.calls[0][0].messages
 
 
-@dataclass
-class FakeParams:
-    temperature: float
-    top_p: float
-    max_tokens: int
-    seed: int
-
-
-@dataclass
-class FakeLLM:
-    """Answers like vllm.LLM.chat and records each call's options."""
-
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def chat(self, messages: list, sampling_params: list, use_tqdm: bool, **options: Any) -> list:
-        self.calls.append({"messages": messages, "seeds": [p.seed for p in sampling_params], "options": options})
-        return [SimpleNamespace(prompt_token_ids=[0] * 5, outputs=[SimpleNamespace(text=f"gen{p.seed}", token_ids=[1, 2])])
-                for p in sampling_params]
-
 
 def test_vllm_backend_continues_prefilled_requests_in_their_own_call() -> None:
-    engine = FakeLLM()
-    backend = VLLMChatBackend.from_engine(engine, "tiny", sampling_params_cls=FakeParams)
+    engine = FakeLLM()  # answers " out <k> " to the k-th conversation of each call
+    backend = VLLMChatBackend.from_engine(engine, "tiny", sampling_params_cls=FakeSamplingParams)
     user = ({"role": "user", "content": "q"},)
     requests = [ChatRequest(user, 1, "<quote>"), ChatRequest(user, 2), ChatRequest(user, 3, "<quote>")]
     results = backend.chat(requests, SAMPLING)
-    assert [r.text for r in results] == ["<quote>gen1", "gen2", "<quote>gen3"]
-    assert all(r.completion_tokens == 2 for r in results)
     plain, prefilled = engine.calls
-    assert plain["seeds"] == [2] and plain["options"] == {}
-    assert prefilled["seeds"] == [1, 3]
+    assert [r.text.strip() for r in results] == ["<quote> out 0", "out 0", "<quote> out 1"]
+    assert [r.completion_tokens for r in results] == [2, 2, 3]  # generated tokens only, not the prefill
+    assert [p.seed for p in plain["params"]] == [2] and plain["options"] == {}
+    assert [p.seed for p in prefilled["params"]] == [1, 3]
     assert prefilled["options"] == {"add_generation_prompt": False, "continue_final_message": True}
     assert all(m[-1] == {"role": "assistant", "content": "<quote>"} for m in prefilled["messages"])
 
