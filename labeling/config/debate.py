@@ -72,6 +72,10 @@ class DebateConfig(DebateSettings):
     judge_view: Literal["full", "no_quotes", "verified_only"] = Field(
         "full", description="what of a checked transcript the judges read (the quotes ablation)"
     )
+    passage_to_debaters: bool = Field(
+        True, description="give the debaters the items' hidden passage; false = the same items debated "
+        "without it (the contrast run of a hidden-passage experiment)"
+    )
     ensemble_protocols: list[str] | None = Field(
         default=None,
         description="protocols debated with every seed and given ensembles; the others get one judge on "

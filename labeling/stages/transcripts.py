@@ -10,6 +10,7 @@ when the machine needs it (see ``netns``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def transcript_stage(
         "prompt_version": PROMPT_VERSION,
         "quote_span_words": cfg.debate.quote_span_words,
         **quote_prefill_key(cfg.debate.quote_prefill),
+        **({} if cfg.debate.passage_to_debaters else {"passage_to_debaters": False}),  # keyed only when off
     }
     if needs_weak_picks(protocol):
         semantic["weak_picks_from"] = picks_from
@@ -93,9 +95,14 @@ def transcript_stage(
     return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}{suffix}", semantic)
 
 
-def debate_items(splits: Splits) -> pd.DataFrame:
-    """Every item the judges need transcripts for, without labels, in a fixed order."""
+def debate_items(splits: Mapping[str, pd.DataFrame], with_passage: bool = True) -> pd.DataFrame:
+    """Every item the judges need transcripts for, without labels, in a fixed order.
+
+    ``with_passage=False`` blanks the hidden passage, so the same items are debated without it.
+    """
     frame = pd.concat([splits[name][["id", "question", "answer", "evidence"]] for name in splits], ignore_index=True)
+    if not with_passage:
+        frame["evidence"] = ""
     if frame["id"].duplicated().any():
         raise ValueError("item ids repeat across splits; the data stage must produce disjoint splits")
     return frame
@@ -201,8 +208,8 @@ def run_debates(
     ``weak_picks`` (item id -> the weak floor's verdict) and ``picks_from`` (that floor's stage
     name) are required when a protocol argues against the weak pick (market-making).
     """
-    items = debate_items(splits)
-    swapped_items = debate_items({SWAPPED_SPLIT: splits[SWAPPED_SPLIT]})
+    items = debate_items(splits, cfg.debate.passage_to_debaters)
+    swapped_items = debate_items({SWAPPED_SPLIT: splits[SWAPPED_SPLIT]}, cfg.debate.passage_to_debaters)
     stages: dict[tuple[str, int], StageDir] = {}
     tasks: list[dict] = []
     planned: list[tuple[tuple[str, int], StageDir, pd.DataFrame]] = []
