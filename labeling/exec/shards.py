@@ -157,7 +157,7 @@ def _actor_class() -> Any:
 
 def _ray_temp_dir(spec: dict[str, Any]) -> str:
     """A short temp folder for Ray (its unix socket paths must stay under ~107 bytes)."""
-    preferred = Path(spec["work_dir"]) / "ray"
+    preferred = Path(spec["work_dir"]).resolve() / "ray"  # Ray wants an absolute temp folder
     if len(str(preferred)) <= 48:
         preferred.mkdir(parents=True, exist_ok=True)
         return str(preferred)

@@ -6,6 +6,7 @@ key of ``LabelJobConfig`` (listed in ``LABEL_FLAGS``), so a YAML file can hold t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from debate import PROTOCOLS
@@ -89,6 +90,12 @@ class LabelJobConfig(StrictSection):
         default=None, description="also label with this chat model prompted for a verdict (vllm backend)"
     )
     ray: RayConfig = RayConfig()
+
+    @field_validator("out")
+    @classmethod
+    def _absolute_out(cls, value: str) -> str:
+        """Resolved against the working directory at load, so Ray workers and temp folders see one path."""
+        return str(Path(value).expanduser().resolve())
 
 
 LABEL_FLAGS: tuple[Shorthand, ...] = (

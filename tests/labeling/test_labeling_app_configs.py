@@ -27,7 +27,7 @@ def test_label_flags_are_shorthands_for_config_keys() -> None:
     args = parse(LABEL_FLAGS, ["--input", "sciq:validation", "--out", "o", "--temperature", "0.3", "--seeds", "3",
                                "--swap-positions", "--prompted-judge", "m", "--num-cpus-per-actor", "auto"])
     cfg = load_from_args(LabelJobConfig, args, LABEL_FLAGS)
-    assert cfg.input.spec == "sciq:validation" and cfg.out == "o" and cfg.debate.seeds == 3
+    assert cfg.input.spec == "sciq:validation" and cfg.out == str(Path("o").resolve()) and cfg.debate.seeds == 3
     assert cfg.debate.sampling.temperature == 0.3 and cfg.debate.swap_positions
     assert cfg.prompted_judge.model.path == "m" and cfg.ray.num_cpus_per_actor == "auto"
     assert cfg.debate.sampling.top_p == SamplingConfig().top_p  # the library's default
@@ -38,7 +38,7 @@ def test_file_then_flags_then_set(tmp_path: Path) -> None:
     path.write_text("out: from-file\ninput: {spec: items.jsonl}\ndebate: {word_limit: 10, sampling: {max_tokens: 7}}\n")
     args = parse(LABEL_FLAGS, [str(path), "--word-limit", "20", "--set", "debate.word_limit=30", "--max-tokens", "9"])
     cfg = load_from_args(LabelJobConfig, args, LABEL_FLAGS)
-    assert cfg.out == "from-file" and cfg.debate.word_limit == 30 and cfg.debate.sampling.max_tokens == 9
+    assert Path(cfg.out).is_absolute() and Path(cfg.out).name == "from-file" and cfg.debate.word_limit == 30 and cfg.debate.sampling.max_tokens == 9
 
 
 def test_label_errors_name_the_key_and_its_flag(tmp_path: Path) -> None:
