@@ -14,8 +14,8 @@ from labeling.data.registry import DATASETS, load_items_file, load_rows
 from labeling.exec.hardware import engine_dtype
 from labeling.label.backends import backend_kwargs_text
 from labeling.label.settings import LabelInput, LabelJobConfig
-from labeling.stages.transcripts import quote_prefill_key
-from labeling.store import atomic_write_parquet, atomic_write_text
+from labeling.stages.transcripts import LATER_DEBATE_DEFAULTS
+from labeling.store import atomic_write_parquet, atomic_write_text, without_later_defaults
 
 
 def load_items(spec: LabelInput) -> tuple[pd.DataFrame, str]:
@@ -52,7 +52,7 @@ def read_weak_picks(path: str, ids: list[str]) -> dict[str, int]:
 def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None) -> dict[str, Any]:
     """Everything that changes a transcript; a rerun into the same folder must match it."""
     debate, backend = cfg.debate, cfg.backend
-    return {
+    return without_later_defaults({  # a setting added later is keyed only off its default: old folders still resume
         "input": cfg.input.spec, "dataset": dataset, "source": cfg.input.source, "data_seed": cfg.input.data_seed,
         "limit": cfg.input.limit, "protocol": debate.protocol, "backend": backend.kind, "model": backend.model,
         "dtype": engine_dtype(debate.engine.dtype, cfg.ray.num_gpus_per_actor) if backend.kind == "vllm" else None,
@@ -60,10 +60,10 @@ def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None
         "word_limit": debate.word_limit, "shard_size": debate.shard_size, "prompt_version": PROMPT_VERSION,
         "swap_positions": debate.swap_positions, "backend_kwargs": backend_kwargs_text(cfg),
         "quote_span_words": debate.quote_span_words,
-        **quote_prefill_key(debate.quote_prefill),  # only when on: older folders still resume
+        "quote_prefill": debate.quote_prefill,
         "weak_picks_sha256": None if picks is None else hashlib.sha256(
             json.dumps(picks, sort_keys=True).encode()).hexdigest(),
-    }
+    }, LATER_DEBATE_DEFAULTS)
 
 
 def check_job(out: Path, semantic: dict[str, Any], items: pd.DataFrame) -> None:

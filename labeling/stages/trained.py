@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from training import ModelSpec, TrainConfig, predict_proba, train_classifier
 
-from labeling.store import StageDir, atomic_write_parquet, require_finished, stage_dir
+from labeling.store import StageDir, atomic_write_parquet, require_finished, stage_dir, without_later_defaults
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data.stage import Splits, data_semantic
 from labeling.stages.transcripts import TranscriptSet
@@ -71,15 +71,9 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> 
     return settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16)
 
 
-# Training settings added after stages were first keyed: at these values they stay out of the key,
-# so a finished stage trained the same way keeps its folder.
-KEYED_ONLY_WHEN_SET = {"trainable": "all"}
-
-
-def settings_key(settings: TrainSettings) -> dict:
-    """The training settings as a stage key holds them."""
-    dumped = settings.model_dump(mode="json")
-    return {k: v for k, v in dumped.items() if KEYED_ONLY_WHEN_SET.get(k, object()) != v}
+# Training settings added after stages were first keyed, at the value that trains as before:
+# there they stay out of the key, so a finished stage trained the same way keeps its folder.
+LATER_TRAIN_DEFAULTS = {"trainable": "all"}
 
 
 def train_and_predict(
@@ -97,7 +91,7 @@ def train_and_predict(
     full_semantic = {
         **semantic,
         "model": model.model_dump(mode="json"),
-        "train": settings_key(settings),
+        "train": without_later_defaults(settings.model_dump(mode="json"), LATER_TRAIN_DEFAULTS),
         "seed": seed,
         "dtype": training_machine(cfg)[0].dtype,  # a bf16 model is never reused as an fp32 one
     }

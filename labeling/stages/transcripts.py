@@ -24,7 +24,7 @@ from labeling.exec.backends import BackendSpec, vllm_backend_spec
 from labeling.exec.hardware import engine_dtype
 from labeling.exec.shards import ShardTask, plan_shards, read_shards, run_on_ray
 from labeling.stages.debate_shards import DEBATE_SHARDS
-from labeling.store import StageDir, atomic_write_parquet, stage_dir
+from labeling.store import StageDir, atomic_write_parquet, stage_dir, without_later_defaults
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,9 @@ def swappable(protocol: str) -> bool:
     return len(spec.speakers) == 2 and spec.stance_rule == "random"
 
 
-def quote_prefill_key(quote_prefill: bool) -> dict[str, bool]:
-    """The prefilled quote opening as a stage key holds it: only when on, so folders made before it
-    existed (all without it) keep their hash."""
-    return {"quote_prefill": True} if quote_prefill else {}
+# Debate settings added after transcript folders were first named, at the value that debates as
+# before: there they stay out of the key (``w2s run`` stages and ``w2s label`` folders), so old folders keep their hash.
+LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True}
 
 
 def transcript_stage(
@@ -71,7 +70,7 @@ def transcript_stage(
     ``swapped`` is the same debates with the A/B stances exchanged (position-bias control);
     only the test items are swapped, since only the judge's test verdicts use them.
     """
-    semantic = {
+    semantic = without_later_defaults({
         **data_semantic(cfg),
         "protocol": protocol,
         "seed": seed,
@@ -83,9 +82,9 @@ def transcript_stage(
         "shard_size": cfg.debate.shard_size,
         "prompt_version": PROMPT_VERSION,
         "quote_span_words": cfg.debate.quote_span_words,
-        **quote_prefill_key(cfg.debate.quote_prefill),
-        **({} if cfg.debate.passage_to_debaters else {"passage_to_debaters": False}),  # keyed only when off
-    }
+        "quote_prefill": cfg.debate.quote_prefill,
+        "passage_to_debaters": cfg.debate.passage_to_debaters,
+    }, LATER_DEBATE_DEFAULTS)
     if needs_weak_picks(protocol):
         semantic["weak_picks_from"] = picks_from
     if swapped:

@@ -1,6 +1,7 @@
 """What a run leaves on disk: stage folders keyed by semantic hash, atomic writes, model references.
 
 * ``stage_dir`` / ``StageDir`` / ``COMPLETE``: one folder per stage, ``stage.json`` first, ``COMPLETE`` last;
+* ``without_later_defaults``: settings added later stay out of a stage key at their default;
 * ``atomic_write_text`` / ``atomic_write_parquet`` / ``atomic_write_rows``: the one atomic-write helper;
 * ``resolve_model`` / ``prepare_packaged_model``: model references and the converted-model cache.
 """
@@ -21,6 +22,7 @@ from labeling.store.stages import (
     reuse_only,
     reusing_only,
     stage_dir,
+    without_later_defaults,
 )
 
 __all__ = [
@@ -40,4 +42,5 @@ __all__ = [
     "reuse_only",
     "reusing_only",
     "stage_dir",
+    "without_later_defaults",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,16 @@ class StageDir:
         """Write the completion marker (with an optional summary) last."""
         payload = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(summary or {})}
         atomic_write_text(self.path / COMPLETE, json.dumps(payload, indent=2, default=str))
+
+
+def without_later_defaults(values: Mapping[str, Any], later_defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` minus each key of ``later_defaults`` that holds its listed default.
+
+    ``later_defaults`` lists settings added after stage folders were first named, with the value
+    that reproduces the old behaviour: at that value a setting stays out of the key, so existing
+    folders keep their names; any other value is keyed.
+    """
+    return {k: v for k, v in values.items() if not (k in later_defaults and later_defaults[k] == v)}
 
 
 def stage_dir(output_dir: str | Path, kind: str, semantic: dict[str, Any]) -> StageDir:
