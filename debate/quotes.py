@@ -171,3 +171,20 @@ def judge_view(text: str, view: str = "full") -> str:
 def has_markers(text: str) -> bool:
     """True when a text holds checked quotes (so a reader must be told what the markers mean)."""
     return f"<{VERIFIED}>" in text or f"<{UNVERIFIED}>" in text
+
+
+def passage_sentences(passage: str, min_words: int = 4) -> tuple[str, ...]:
+    """The passage's sentences (split after ``.``, ``!``, ``?`` or at line breaks), in order, once each.
+
+    Sentences shorter than ``min_words`` words are left out unless no sentence is that long (then
+    every non-empty piece is kept), so a non-empty passage always gives at least one sentence.
+    These are the choices of a constrained quote pick (``debate.quote_pick``).
+    """
+    pieces, start = [], 0
+    for match in _SENTENCE_END.finditer(passage):
+        pieces.append(" ".join(passage[start : match.end()].split()))
+        start = match.end()
+    pieces.append(" ".join(passage[start:].split()))
+    pieces = list(dict.fromkeys(piece for piece in pieces if piece))
+    long_enough = [piece for piece in pieces if len(piece.split()) >= min_words]
+    return tuple(long_enough or pieces)

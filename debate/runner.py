@@ -8,6 +8,7 @@ from typing import Callable, Mapping, Sequence
 from debate.backends.base import ChatBackend, ChatRequest, ChatResult, SamplingConfig
 from debate.prompts import PROMPT_VERSION, build_messages
 from debate.protocols import AGAINST_WEAK_PICK, DebateItem, Protocol, stable_int
+from debate.quote_pick import chat_with_quote_picks
 from debate.quotes import QUOTE_PREFILL, QuoteCheck, close_open_quotes, verify_turn
 from debate.transcript import Transcript, Turn
 
@@ -93,11 +94,18 @@ def item_stances(
 
 
 def timed_chat(
-    backend: ChatBackend, requests: list[ChatRequest], sampling: SamplingConfig
+    backend: ChatBackend,
+    requests: list[ChatRequest],
+    sampling: SamplingConfig,
+    passages: Sequence[str] | None = None,
 ) -> tuple[list[ChatResult], float]:
-    """One `backend.chat` call for a round's requests: the results and the seconds per request."""
+    """A round's requests answered in one `backend.chat` call (or, with ``passages``, with quote
+    picks first: `debate.quote_pick`): the results and the seconds per request."""
     started = time.perf_counter()
-    results = backend.chat(requests, sampling)
+    if passages is None:
+        results = backend.chat(requests, sampling)
+    else:
+        results = chat_with_quote_picks(backend, requests, passages, sampling)
     per_request = (time.perf_counter() - started) / len(requests)
     if len(results) != len(requests):
         raise RuntimeError(
@@ -119,6 +127,7 @@ def run_protocol(
     swap_positions: bool = False,
     quote_span_words: int | None = None,
     quote_prefill: bool = False,
+    quote_pick: bool = False,
 ) -> list[Transcript]:
     """One transcript per item, in item order.
 
@@ -142,7 +151,12 @@ def run_protocol(
     `quote_prefill` starts every speaker turn of such an item with `<quote>` for the model to
     continue (`ChatRequest.prefill`); a quote it leaves open is closed at its first sentence end
     (`debate.quotes.close_open_quotes`). Items without a passage never get a prefill.
+    `quote_pick` opens every speaker turn of such an item with one passage sentence the model picks
+    under a structured-outputs constraint, then lets it argue (`debate.quote_pick`); it replaces
+    `quote_prefill`, so the two cannot be combined.
     """
+    if quote_pick and quote_prefill:
+        raise ValueError("quote_pick opens every turn with a picked quote; do not combine it with quote_prefill")
     ids = [item.item_id for item in items]
     if len(set(ids)) != len(ids):
         raise ValueError("item ids must be unique within a run")
@@ -157,7 +171,8 @@ def run_protocol(
                 speaker_request(protocol, items[i], k, stances[i], turns[i], seed, quote_prefill)
                 for i, k in jobs
             ]
-            results, per_request = timed_chat(backend, requests, sampling)
+            passages = [items[i].evidence for i, _ in jobs] if quote_pick else None
+            results, per_request = timed_chat(backend, requests, sampling, passages)
             new_turns: dict[int, list[Turn]] = {}
             for (i, k), request, result in zip(jobs, requests, results):
                 error = getattr(result, "error", None)

@@ -37,11 +37,16 @@ class ChatRequest:
     a final assistant message that the model continues (vLLM: ``continue_final_message``), and
     the result's ``text`` is ``prefill`` followed by what the model generated. The prefill's
     tokens count as prompt tokens, never as completion tokens.
+
+    Non-empty ``choices`` constrain what the model generates after the prefill to one of these
+    strings (vLLM structured outputs ``choice``): the model picks among them token by token,
+    sampled like any other reply.
     """
 
     messages: tuple[dict[str, str], ...]
     seed: int
     prefill: str = ""
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,8 @@ class OpenAIChatBackend:
         server continues that message and returns only the continuation (the backend puts the
         prefill in front). Other servers may ignore those fields and answer with a fresh
         assistant message (the turn's text is then the prefill followed by that message), or
-        reject unknown fields with a 4xx (the request then fails).
+        reject unknown fields with a 4xx (the request then fails). A request with ``choices``
+        adds vLLM's ``structured_outputs: {"choice": [...]}`` the same way.
         """
         body: dict[str, Any] = {
             "model": self.model_id,
@@ -210,6 +211,8 @@ class OpenAIChatBackend:
             body["messages"].append({"role": "assistant", "content": request.prefill})
             body["continue_final_message"] = True
             body["add_generation_prompt"] = False
+        if request.choices:
+            body["structured_outputs"] = {"choice": list(request.choices)}
         return body
 
     async def _chat_batch(

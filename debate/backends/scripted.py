@@ -51,6 +51,8 @@ class ScriptedBackend:
     `fail(request)` may return an error text, making that request's result a failure
     (empty text, zero tokens, `error` set). `choice_scores(request, choices)` gives the
     log-probabilities returned by `choice_logprobs` (default: a request hash).
+    A request with ``choices`` is answered with the choice that `choice_scores` ranks highest,
+    like a constrained engine.
     """
 
     def __init__(
@@ -81,7 +83,7 @@ class ScriptedBackend:
                 results.append(ChatResult(text="", prompt_tokens=0, completion_tokens=0,
                                           error=error))
                 continue
-            generated = self._reply(request)
+            generated = self._constrained(request) if request.choices else self._reply(request)
             prompt_words = sum(_word_count(m["content"]) for m in request.messages)
             results.append(
                 ChatResult(
@@ -91,6 +93,10 @@ class ScriptedBackend:
                 )
             )
         return results
+
+    def _constrained(self, request: ChatRequest) -> str:
+        scores = self._choice_scores(request, request.choices)
+        return max(request.choices, key=lambda choice: scores[choice])
 
     def choice_logprobs(
         self, requests: Sequence[ChatRequest], choices: Sequence[str]

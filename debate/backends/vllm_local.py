@@ -95,15 +95,7 @@ class VLLMChatBackend:
             if not indices:
                 continue
             group = [batch[i] for i in indices]
-            params = [
-                self._sampling_params_cls(
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    max_tokens=sampling.max_tokens,
-                    seed=request.seed,
-                )
-                for request in group
-            ]
+            params = [self._sampling_params(request, sampling) for request in group]
             for i, request, output in zip(indices, group, self._chat_batch(group, params)):
                 results[i] = ChatResult(
                     text=request.prefill + output.outputs[0].text,
@@ -111,6 +103,26 @@ class VLLMChatBackend:
                     completion_tokens=len(output.outputs[0].token_ids),
                 )
         return [result for result in results if result is not None]
+
+    def _sampling_params(self, request: ChatRequest, sampling: SamplingConfig) -> Any:
+        """vLLM sampling parameters of one request; its ``choices`` become a structured-outputs constraint."""
+        options: dict[str, Any] = {}
+        if request.choices:
+            options["structured_outputs"] = self._structured_cls()(choice=list(request.choices))
+        return self._sampling_params_cls(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            seed=request.seed,
+            **options,
+        )
+
+    def _structured_cls(self) -> type:
+        if self._structured_outputs_cls is None:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            self._structured_outputs_cls = StructuredOutputsParams
+        return self._structured_outputs_cls
 
     def _chat_batch(self, batch: list[ChatRequest], params: list[Any]) -> list[Any]:
         """One `LLM.chat` call for the batch with per-request params; checks one output per request.
@@ -150,9 +162,7 @@ class VLLMChatBackend:
         batch = list(requests)
         if not batch:
             return []
-        structured_cls = self._structured_outputs_cls
-        if structured_cls is None:
-            from vllm.sampling_params import StructuredOutputsParams as structured_cls
+        structured_cls = self._structured_cls()
         params = [
             self._sampling_params_cls(
                 structured_outputs=structured_cls(choice=list(choices)),

@@ -62,6 +62,18 @@ class DebateSettings(StrictSection):
         description="hidden passage: start every debater turn with '<quote>' for the model to continue "
         "(a quote left open is closed at its first sentence end); items without a passage are unchanged",
     )
+    quote_pick: bool = Field(
+        False,
+        description="hidden passage: open every debater turn with one passage sentence the debater picks "
+        "under a structured-outputs constraint, then let it argue (a second request); items without a "
+        "passage are unchanged; not with quote_prefill",
+    )
+
+    @model_validator(mode="after")
+    def _one_quote_opening(self) -> "DebateSettings":
+        if self.quote_pick and self.quote_prefill:
+            raise ValueError("quote_pick and quote_prefill both open the turn with a quote: choose one")
+        return self
 
 
 class DebateConfig(DebateSettings):
@@ -71,6 +83,10 @@ class DebateConfig(DebateSettings):
     seeds: list[int] = Field(default_factory=lambda: [0])
     judge_view: Literal["full", "no_quotes", "verified_only"] = Field(
         "full", description="what of a checked transcript the judges read (the quotes ablation)"
+    )
+    judge_input: Literal["item_first", "item_both_ends"] = Field(
+        "item_first", description="the trained judge's input layout: item then transcript, or the item "
+        "restated after the transcript too (the classifier reads the last token)"
     )
     passage_to_debaters: bool = Field(
         True, description="give the debaters the items' hidden passage; false = the same items debated "

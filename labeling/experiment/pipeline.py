@@ -139,8 +139,9 @@ def position_bias(
     first = cfg.debate.seeds[0]
     for protocol in (p for p in cfg.debate.protocols if p != "none" and swappable(p)):
         judge = next(members[0] for src, members in outcome.judges.items() if src.protocol == protocol)
-        swapped = TranscriptSet.read(transcript_stage(cfg, protocol, first, swapped=True), cfg.debate.judge_view)
-        view = transcript_view(splits["test"], swapped.texts)
+        swapped = TranscriptSet.read(transcript_stage(cfg, protocol, first, swapped=True), cfg.debate.judge_view,
+                                     cfg.debate.judge_input)
+        view = transcript_view(splits["test"], swapped.texts, swapped.judge_input)
         p_swap = predict_view(cfg, judge.stage, "test_swapped", view, cfg.training.judge.max_length)
         p_orig = judge.predictions["test"]
         stances = transcripts[(protocol, first)].stances
@@ -220,7 +221,8 @@ def floor_and_debates(
     """
     floor = train_weak_floor(cfg, splits, cfg.training.seeds[0])
     stages = run_debates(cfg, splits, backend, weak_picks=weak_picks(floor, splits), picks_from=floor.stage.path.name)
-    return floor, {key: TranscriptSet.read(stage, cfg.debate.judge_view) for key, stage in stages.items()}
+    return floor, {key: TranscriptSet.read(stage, cfg.debate.judge_view, cfg.debate.judge_input)
+                   for key, stage in stages.items()}
 
 
 def results_dir(cfg: ExperimentConfig) -> Path:

@@ -73,9 +73,9 @@ def probe_inputs(split: pd.DataFrame, transcripts: TranscriptSet) -> dict[str, l
     The judge's inputs with and without the transcript (built by the judge's own view functions), and the
     judge's input with the candidate answer's mentions in the transcript marked.
     """
-    with_transcript = transcript_view(split, transcripts.texts)  # also checks every item has a transcript
+    with_transcript = transcript_view(split, transcripts.texts, transcripts.judge_input)  # checks every item has one
     marked = [
-        judge_text(item, mark_candidate(transcripts.texts[item_id], answer))
+        judge_text(item, mark_candidate(transcripts.texts[item_id], answer), transcripts.judge_input)
         for item_id, item, answer in zip(with_transcript.ids, split["text"], split["answer"].astype(str))
     ]
     return {WITH_TRANSCRIPT: with_transcript.texts, ITEM_ONLY: plain_view(split).texts, MARKED: marked}

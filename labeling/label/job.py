@@ -50,7 +50,8 @@ def shard_tasks(cfg: LabelJobConfig, ids: list[str], seed: int, picks: dict[str,
     debate, out = cfg.debate, Path(cfg.out)
     params = {"protocol": debate.protocol, "seed": seed, "word_limit": debate.word_limit,
               "swap_positions": debate.swap_positions, "quote_span_words": debate.quote_span_words,
-              "quote_prefill": debate.quote_prefill, "sampling": debate.sampling.model_dump(mode="json")}
+              "quote_prefill": debate.quote_prefill, "quote_pick": debate.quote_pick,
+              "sampling": debate.sampling.model_dump(mode="json")}
     return plan_shards(DEBATE_SHARDS, out / "transcripts" / f"seed{seed}", len(ids), debate.shard_size, params,
                        ids=ids, per_item={"weak_picks": picks} if picks is not None else None,
                        items_path=out / "items.parquet")

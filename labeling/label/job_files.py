@@ -60,7 +60,7 @@ def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None
         "word_limit": debate.word_limit, "shard_size": debate.shard_size, "prompt_version": PROMPT_VERSION,
         "swap_positions": debate.swap_positions, "backend_kwargs": backend_kwargs_text(cfg),
         "quote_span_words": debate.quote_span_words,
-        "quote_prefill": debate.quote_prefill,
+        "quote_prefill": debate.quote_prefill, "quote_pick": debate.quote_pick,
         "weak_picks_sha256": None if picks is None else hashlib.sha256(
             json.dumps(picks, sort_keys=True).encode()).hexdigest(),
     }, LATER_DEBATE_DEFAULTS)

@@ -52,7 +52,7 @@ def read_judge(judge_dir: Path) -> dict[str, Any]:
     return {
         "path": str(folder.path), "model_dir": str(folder.model_dir), "dataset": folder.dataset,
         "max_length": folder.max_length, "trained_dtype": folder.trained_dtype,
-        "protocol": folder.protocol, "stage_sha256": folder.stage_sha256,
+        "protocol": folder.protocol, "stage_sha256": folder.stage_sha256, "judge_input": folder.judge_input,
     }
 
 
@@ -77,7 +77,8 @@ def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataF
         rows.append({"id": str(item.id), "prob": None, "failed": transcript.failed})
         if transcript.failed is None:
             scored.append(index)
-            texts.append(judge_text(item_text(judge["dataset"], str(item.question), str(item.answer)), transcript.render()))
+            texts.append(judge_text(item_text(judge["dataset"], str(item.question), str(item.answer)),
+                                    transcript.render(), judge.get("judge_input", "item_first")))
     if texts:
         probs = predict_proba(judge["model_dir"], texts, batch_size=batch_size, max_length=judge["max_length"],
                               threads=threads, bf16=judge["dtype"] == "bfloat16", desc="judge labels", device="cpu")

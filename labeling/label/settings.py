@@ -116,6 +116,8 @@ LABEL_FLAGS: tuple[Shorthand, ...] = (
               "items with evidence: also mark verbatim runs of >= K passage words as verified quotes", int, metavar="K"),
     Shorthand("--quote-prefill", "debate.quote_prefill",
               "items with evidence: start each debater turn with '<quote>' for the model to continue", None),
+    Shorthand("--quote-pick", "debate.quote_pick",
+              "items with evidence: open each debater turn with a passage sentence the debater picks", None),
     Shorthand("--weak-picks", "debate.weak_picks", "file with id + pick|prob (market_making)"),
     Shorthand("--shard-size", "debate.shard_size", "items per shard (one round-synchronous batch)", int),
     Shorthand("--dtype", "debate.engine.dtype", "vLLM engine precision (auto: bf16 only where the device runs it fast)",

@@ -96,6 +96,7 @@ class LoadedJudge:
     members: list[JudgeMember]
     debate: DebateDefaults | None
     dtype: str  # the precision members predict in: "bfloat16" or "float32"
+    judge_input: str = "item_first"  # the input layout the members were trained on
 
     @property
     def bf16(self) -> bool:
@@ -104,7 +105,7 @@ class LoadedJudge:
 
     def format(self, question: str, answer: str, transcript: str = "") -> str:
         """The judge's input text for one item, built by the shared training formatters."""
-        return judge_text(item_text(self.dataset, question, answer), transcript)
+        return judge_text(item_text(self.dataset, question, answer), transcript, self.judge_input)
 
     def predict_members(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """P(correct) of every member for every text: shape ``[n_members, n_texts]``, float64."""
@@ -118,6 +119,7 @@ class LoadedJudge:
             "object": "model",
             "source": str(self.source),
             "dataset": self.dataset,
+            "judge_input": self.judge_input,
             "protocol": self.protocol,
             "ensemble_size": len(self.members),
             "dtype": self.dtype,
@@ -214,8 +216,10 @@ def load_judge(
     members = [read_member(p) for p in stage_paths]
     datasets = {m.stage["data"]["dataset"] for m in members}
     protocols = {m.protocol for m in members}
-    if len(datasets) != 1 or len(protocols) != 1:
-        raise JudgeLoadError(f"ensemble members disagree: datasets {sorted(datasets)}, protocols {sorted(protocols)}")
+    layouts = {str(m.stage.get("judge_input", "item_first")) for m in members}
+    if len(datasets) != 1 or len(protocols) != 1 or len(layouts) != 1:
+        raise JudgeLoadError(f"ensemble members disagree: datasets {sorted(datasets)}, protocols "
+                             f"{sorted(protocols)}, input layouts {sorted(layouts)}")
     if protocol is not None and protocol not in protocols:
         raise JudgeLoadError(f"{path} is a {protocols.pop()!r} judge, not {protocol!r}")
     if classify_urls and len(classify_urls) != len(members):
@@ -238,6 +242,7 @@ def load_judge(
         members=members,
         debate=_debate_defaults(first.stage_path, first.stage, first.protocol, first.debate_seed),
         dtype=precision.dtype,
+        judge_input=layouts.pop(),
     )
     log.info("loaded judge %s (%d member(s), dataset %s)", judge.judge_id, len(members), judge.dataset)
     return judge

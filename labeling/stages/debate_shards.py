@@ -6,7 +6,7 @@ task with a deterministic backend always writes the same bytes). Wall-clock timi
 sidecar ``<shard>.timings.json`` written just before the shard; the turns' ``seconds`` inside
 the shard are NaN. A shard that exists is never redone (it is only ever renamed into place whole).
 Task parameters (``ShardTask.params``): protocol, seed, sampling, word_limit, and optionally
-``weak_picks``, ``swap_positions``, ``quote_span_words`` and ``quote_prefill``.
+``weak_picks``, ``swap_positions``, ``quote_span_words``, ``quote_prefill`` and ``quote_pick``.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def run_debate_shard(backend: Any, task: ShardTask) -> dict[str, Any]:
         swap_positions=swap,
         quote_span_words=params.get("quote_span_words"),
         quote_prefill=bool(params.get("quote_prefill", False)),
+        quote_pick=bool(params.get("quote_pick", False)),
     )
     seconds = time.perf_counter() - started
     provenance = {"word_limit": int(params["word_limit"]), "tool_version": tool_version(), **backend_provenance(backend)}

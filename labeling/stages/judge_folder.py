@@ -37,6 +37,7 @@ class JudgeFolder:
     trained_dtype: str  # the precision it was trained in
     stage_sha256: str  # identity of stage.json, for provenance
     train_log: dict[str, Any] | None
+    judge_input: str = "item_first"  # the input layout it was trained on (``labeling.data.judge_input``)
 
     @property
     def model_dir(self) -> Path:
@@ -98,4 +99,5 @@ def read_judge_folder(path: str | Path, *, strict: bool = True) -> JudgeFolder:
         trained_dtype=recorded_dtype(stage),
         stage_sha256=hashlib.sha256(text.encode()).hexdigest(),
         train_log=train_log,
+        judge_input=str(stage.get("judge_input", "item_first")),
     )

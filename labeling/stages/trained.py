@@ -74,6 +74,7 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> 
 # Training settings added after stages were first keyed, at the value that trains as before:
 # there they stay out of the key, so a finished stage trained the same way keeps its folder.
 LATER_TRAIN_DEFAULTS = {"trainable": "all"}
+LATER_JUDGE_DEFAULTS = {"judge_input": "item_first"}  # the judge's input layout, keyed only when changed
 
 
 def train_and_predict(
@@ -137,13 +138,13 @@ def plain_view(split: pd.DataFrame) -> View:
     return View(ids=split["id"].tolist(), texts=split["text"].tolist())
 
 
-def transcript_view(split: pd.DataFrame, transcripts: dict[str, str]) -> View:
-    """Item text + rendered transcript, formatted by the shared judge formatter."""
+def transcript_view(split: pd.DataFrame, transcripts: dict[str, str], layout: str = "item_first") -> View:
+    """Item text + rendered transcript, formatted by the shared judge formatter in ``layout``."""
     ids = split["id"].tolist()
     missing = [i for i in ids if i not in transcripts]
     if missing:
         raise KeyError(f"{len(missing)} items have no transcript, e.g. {missing[:3]}")
-    return View(ids=ids, texts=[judge_text(t, transcripts[i]) for i, t in zip(ids, split["text"].tolist())])
+    return View(ids=ids, texts=[judge_text(t, transcripts[i], layout) for i, t in zip(ids, split["text"].tolist())])
 
 
 def train_weak_floor(cfg: ExperimentConfig, splits: Splits, seed: int) -> TrainedModel:
@@ -205,7 +206,8 @@ def train_judge(
     The failure policy: items whose transcript failed are left out of training, and its strong_train
     predictions (the labels it makes) are NaN there; test items are still scored.
     """
-    semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name, "judge_view": transcripts.view}
+    semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name, "judge_view": transcripts.view,
+                **without_later_defaults({"judge_input": transcripts.judge_input}, LATER_JUDGE_DEFAULTS)}
     weak_train = splits["weak_train"]
     usable = weak_train[transcripts.finished(weak_train["id"].astype(str).tolist())]
     if len(usable) < len(weak_train):
@@ -218,11 +220,11 @@ def train_judge(
         cfg.models.weak,
         cfg.training.judge,
         seed,
-        transcript_view(usable, transcripts.texts),
+        transcript_view(usable, transcripts.texts, transcripts.judge_input),
         usable["label"].astype(float).tolist(),
         {
-            "strong_train": transcript_view(splits["strong_train"], transcripts.texts),
-            "test": transcript_view(splits["test"], transcripts.texts),
+            "strong_train": transcript_view(splits["strong_train"], transcripts.texts, transcripts.judge_input),
+            "test": transcript_view(splits["test"], transcripts.texts, transcripts.judge_input),
             "test_plain": plain_view(splits["test"]),
         },
     )

@@ -59,7 +59,7 @@ def swappable(protocol: str) -> bool:
 
 # Debate settings added after transcript folders were first named, at the value that debates as
 # before: there they stay out of the key (``w2s run`` stages and ``w2s label`` folders), so old folders keep their hash.
-LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True}
+LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True, "quote_pick": False}
 
 
 def transcript_stage(
@@ -83,6 +83,7 @@ def transcript_stage(
         "prompt_version": PROMPT_VERSION,
         "quote_span_words": cfg.debate.quote_span_words,
         "quote_prefill": cfg.debate.quote_prefill,
+        "quote_pick": cfg.debate.quote_pick,
         "passage_to_debaters": cfg.debate.passage_to_debaters,
     }, LATER_DEBATE_DEFAULTS)
     if needs_weak_picks(protocol):
@@ -125,6 +126,7 @@ def shard_tasks(
         "swap_positions": swapped,
         "quote_span_words": cfg.debate.quote_span_words,
         "quote_prefill": cfg.debate.quote_prefill,
+        "quote_pick": cfg.debate.quote_pick,
     }
     ids = items["id"].astype(str).tolist()
     per_item = {"weak_picks": {i: int(weak_picks[i]) for i in ids}} if weak_picks is not None else None
@@ -169,10 +171,12 @@ class TranscriptSet:
     completion_tokens: tuple[int, ...]  # per turn, over all items
     quote_stats: dict[str, dict[str, float]]  # per arguing side ("correct"/"incorrect"): quote counts
     view: str = "full"
+    judge_input: str = "item_first"  # the judge's input layout (``labeling.data.judge_input``)
 
     @classmethod
-    def read(cls, stage: StageDir, view: str = "full") -> "TranscriptSet":
-        """Read a finished transcripts stage; ``view`` is what of checked quotes the judge reads."""
+    def read(cls, stage: StageDir, view: str = "full", judge_input: str = "item_first") -> "TranscriptSet":
+        """Read a finished transcripts stage; ``view`` is what of checked quotes the judge reads,
+        ``judge_input`` how its input is laid out."""
         records = [Transcript.from_record(r) for r in read_transcripts(stage).to_dict(orient="records")]
         return cls(
             stage=stage,
@@ -182,6 +186,7 @@ class TranscriptSet:
             completion_tokens=tuple(turn.completion_tokens for t in records for turn in t.turns),
             quote_stats=quote_stats([turn for t in records for turn in t.turns]),
             view=view,
+            judge_input=judge_input,
         )
 
     def finished(self, ids: list[str]) -> list[bool]:

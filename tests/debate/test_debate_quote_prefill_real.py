@@ -43,3 +43,21 @@ def test_real_prefilled_debate_turns_open_with_a_checked_quote(smollm2_backend: 
     for turn in transcript.turns:
         assert turn.text.startswith(("<v_quote>", "<u_quote>")) and turn.quotes >= 1
         assert 0 < turn.completion_tokens <= sampling.max_tokens
+
+
+@pytest.mark.real
+def test_real_quote_picks_are_whole_passage_sentences(smollm2_backend: VLLMChatBackend) -> None:
+    """With ``quote_pick`` the engine's structured-outputs choice makes each turn open with one passage sentence."""
+    from debate.quotes import passage_sentences
+
+    item = DebateItem("real-pick", "What do mitochondria make?", "ATP", evidence=PASSAGE)
+    sampling = SamplingConfig(temperature=0.7, top_p=0.95, max_tokens=16)
+    [transcript] = run_protocol([item], get_protocol("single_critique"), smollm2_backend, seed=0,
+                                sampling=sampling, quote_pick=True)
+    assert transcript.failed is None and len(transcript.turns) == 2
+    tokenizer = smollm2_backend._llm.get_tokenizer()
+    for turn in transcript.turns:
+        [sentence] = [s for s in passage_sentences(PASSAGE) if turn.text.startswith(f"<v_quote>{s}</v_quote>")]
+        assert turn.verified_quotes >= 1
+        picked = len(tokenizer.encode(sentence, add_special_tokens=False))
+        assert picked - 2 <= turn.completion_tokens <= picked + 3 + sampling.max_tokens  # pick (BPE may differ) + argument

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from labeling.data.judge_input import TRANSCRIPT_HEADING, judge_text
+import pytest
+
+from labeling.data.judge_input import RESTATED_HEADING, TRANSCRIPT_HEADING, judge_text
 from labeling.stages.trained import plain_view, transcript_view
 
 
@@ -46,3 +48,16 @@ def test_checked_quotes_come_with_a_legend_and_plain_transcripts_without() -> No
     marked = judge_text("Q: q A: a", "Debater A (arguing the answer is correct): <v_quote>x y</v_quote>")
     assert QUOTE_LEGEND in marked and marked.index(QUOTE_LEGEND) > marked.index("Q: q A: a")
     assert QUOTE_LEGEND not in judge_text("Q: q A: a", "Debater A (arguing the answer is correct): plain")
+
+
+def test_item_both_ends_restates_the_item_after_the_transcript() -> None:
+    text = judge_text("Q: a A: b", "Debater A: yes", "item_both_ends")
+    assert text == f"Q: a A: b\n\n{TRANSCRIPT_HEADING}\nDebater A: yes\n\n{RESTATED_HEADING}\nQ: a A: b"
+    assert text.startswith(judge_text("Q: a A: b", "Debater A: yes"))
+    assert judge_text("Q: a A: b", "", "item_both_ends") == "Q: a A: b"  # no transcript: the plain item
+    transcripts = {f"x/{i}": "Debater B: no" for i in range(2)}
+    view = transcript_view(split([1, 0]), transcripts, "item_both_ends")
+    assert all(t.endswith(f"{RESTATED_HEADING}\nQ: What do plants absorb? A: carbon dioxide #{i}")
+               for i, t in enumerate(view.texts))
+    with pytest.raises(ValueError, match="layout"):
+        judge_text("Q: a A: b", "x", "item_last")

@@ -123,3 +123,22 @@ def test_keys_come_from_the_env_and_a_private_file(tmp_path) -> None:
         read_key_file(key_file)
     with pytest.raises(ValueError, match="at least 16"):
         load_api_keys(None, {"W2S_JUDGE_API_KEYS": "short"})
+
+
+def test_a_judge_reads_its_inputs_in_the_layout_it_was_trained_on(run_dir, tmp_path) -> None:
+    from labeling.data.judge_input import RESTATED_HEADING
+    from labeling.label.judge_labels import read_judge
+    from labeling.stages.judge_folder import read_judge_folder
+
+    member = load_judge(run_dir).members[0].stage_path
+    both_ends = tmp_path / member.name
+    shutil.copytree(member, both_ends)
+    stage = json.loads((both_ends / "stage.json").read_text())
+    (both_ends / "stage.json").write_text(json.dumps({**stage, "judge_input": "item_both_ends"}))
+    assert read_judge_folder(member).judge_input == "item_first"  # older folders: the first layout
+    assert read_judge_folder(both_ends).judge_input == read_judge(both_ends)["judge_input"] == "item_both_ends"
+    judge = load_judge(both_ends)
+    text = judge.format(ITEM["question"], ITEM["answer"], "Debater A: yes")
+    assert text.endswith(f"{RESTATED_HEADING}\n{judge.format(ITEM['question'], ITEM['answer'])}")
+    assert judge.describe()["judge_input"] == "item_both_ends"
+    assert load_judge(member).format(ITEM["question"], ITEM["answer"], "Debater A: yes").endswith("Debater A: yes")

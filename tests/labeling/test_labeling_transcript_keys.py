@@ -28,6 +28,16 @@ def test_new_debate_settings_change_the_folder_only_when_set(tmp_path: Path) -> 
         return transcript_stage(cfg, "debate", 0).path.name
 
     default = folder()
-    assert folder("debate.passage_to_debaters=true", "debate.quote_prefill=false") == default
+    assert folder("debate.passage_to_debaters=true", "debate.quote_prefill=false", "debate.quote_pick=false") == default
     assert folder("debate.passage_to_debaters=false") != default
     assert folder("debate.quote_prefill=true") != default
+    assert folder("debate.quote_pick=true") not in (default, folder("debate.quote_prefill=true"))
+    assert folder("debate.judge_input=item_both_ends") == default  # a judge setting: the debates are the same
+
+
+def test_quote_pick_and_quote_prefill_are_exclusive(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="quote_pick and quote_prefill"):
+        load_config(REPO / "configs" / "evidence_cpu.yaml",
+                    [f"output_dir={tmp_path}", "debate.quote_pick=true", "debate.quote_prefill=true"])
