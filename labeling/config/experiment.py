@@ -132,17 +132,50 @@ class EvalConfig(StrictSection):
     )
 
 
+FIXED_IN_COMPARE = ("name", "output_dir", "compare", "data.dataset", "data.source")
+
+
 class CompareDataset(StrictSection):
-    """One dataset of a comparison grid (the rest of the config is shared)."""
+    """One entry of a comparison grid: a dataset, optionally with its own settings (the rest is shared)."""
 
     dataset: str
     source: str | None = None
+    name: str | None = Field(
+        default=None, description="the entry's results folder and row label (default: the dataset)"
+    )
+    overrides: list[str] = Field(
+        default_factory=list,
+        description="key.path=value settings for this entry only, like --set (e.g. debate.judge_view=verified_only, "
+        "debate.passage_to_debaters=false); finished stages they do not change are reused",
+    )
+
+    @property
+    def label(self) -> str:
+        """The entry's name in folders and tables."""
+        return self.name or self.dataset
+
+    @field_validator("overrides")
+    @classmethod
+    def _not_fixed(cls, value: list[str]) -> list[str]:
+        for item in value:
+            key = item.split("=", 1)[0].strip()
+            if "=" not in item or any(key == k or key.startswith(f"{k}.") for k in FIXED_IN_COMPARE):
+                raise ValueError(f"override {item!r}: give key.path=value for a key other than {FIXED_IN_COMPARE}")
+        return value
 
 
 class CompareConfig(StrictSection):
     """``w2s compare``: the datasets of the grid and the method every other one is tested against."""
 
     datasets: list[CompareDataset] = Field(default_factory=list, description="empty = the data section's dataset")
+
+    @field_validator("datasets")
+    @classmethod
+    def _labels_unique(cls, value: list[CompareDataset]) -> list[CompareDataset]:
+        labels = [entry.label for entry in value]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"entries need distinct names (set `name:`), got {labels}")
+        return value
     baseline: str | None = Field(
         default=None, description="method name; null = the plain fine-tune on weak-floor labels with the first loss"
     )

@@ -1,7 +1,9 @@
-"""``w2s compare``: one experiment per dataset of the grid, then Lang-style comparison tables.
+"""``w2s compare``: one experiment per entry of the grid, then Lang-style comparison tables.
 
-Every dataset runs the whole pipeline (shared stages are reused through their config
-hashes); the comparison is computed from the files each run wrote (``results.json`` and
+An entry is a dataset, optionally with its own settings (``overrides``: e.g. the quotes ablation
+or debaters without the passage). Every entry runs the whole pipeline (shared stages are reused
+through their config hashes, so an entry that only changes what the judge reads retrains only the
+judges); the comparison is computed from the files each run wrote (``results.json`` and
 ``test_correct.parquet``), so it can be redone without retraining. Each student is tested
 against the baseline method on the same test items with a paired bootstrap.
 """
@@ -17,6 +19,7 @@ import pandas as pd
 from eval import Estimate, paired_difference, plot_grouped_bars
 
 from labeling.config import CompareDataset, ExperimentConfig
+from labeling.config.loading import apply_overrides, validate
 from labeling.exec.backends import BackendSpec
 from labeling.experiment.pipeline import run_pipeline
 from labeling.store import atomic_write_text
@@ -24,18 +27,24 @@ from labeling.store import atomic_write_text
 log = logging.getLogger(__name__)
 
 
+def compare_entries(cfg: ExperimentConfig) -> list[CompareDataset]:
+    """The grid's entries (the data section's dataset when none are listed)."""
+    return cfg.compare.datasets or [CompareDataset(dataset=cfg.data.dataset, source=cfg.data.source)]
+
+
+def entry_config(cfg: ExperimentConfig, entry: CompareDataset) -> ExperimentConfig:
+    """The experiment config of one entry: its dataset, its own results folder, its overrides."""
+    data = cfg.data.model_copy(update={"dataset": entry.dataset, "source": entry.source})
+    sub = cfg.model_copy(update={"name": f"{cfg.name}/{entry.label}", "data": data})
+    if not entry.overrides:
+        return sub
+    merged = apply_overrides(sub.model_dump(mode="json"), entry.overrides)
+    return validate(ExperimentConfig, merged, f"compare entry {entry.label!r}")
+
+
 def dataset_configs(cfg: ExperimentConfig) -> list[ExperimentConfig]:
-    """One experiment config per dataset of the grid, each with its own results folder."""
-    entries = cfg.compare.datasets or [CompareDataset(dataset=cfg.data.dataset, source=cfg.data.source)]
-    return [
-        cfg.model_copy(
-            update={
-                "name": f"{cfg.name}/{e.dataset}",
-                "data": cfg.data.model_copy(update={"dataset": e.dataset, "source": e.source}),
-            }
-        )
-        for e in entries
-    ]
+    """One experiment config per entry of the grid, each with its own results folder."""
+    return [entry_config(cfg, e) for e in compare_entries(cfg)]
 
 
 def baseline_method(cfg: ExperimentConfig) -> str:
@@ -96,6 +105,39 @@ def position_bias_markdown(rows: list[dict]) -> str:
         "|---|---|---:|",
     ]
     parts += [f"| {r['dataset']} | {r['protocol']} | {_fmt(r['bias'])} |" for r in rows]
+    return "\n".join(parts + [""])
+
+
+DIAGNOSTIC_COLUMNS = (
+    ("judge_transcript_gain", "weak judge: gain from the transcript"),
+    ("probe_transcript_gain", "reference classifier: gain from the transcript"),
+    ("probe_marked_gain", "reference classifier, candidate's mentions marked: gain"),
+    ("probe_minus_judge", "reference classifier minus judge"),
+)
+
+
+def diagnostic_rows(dataset: str, results_dir: Path) -> list[dict]:
+    """Each debated protocol's transcript-information diagnostic (from the run's results.json), one row each."""
+    meta = json.loads((results_dir / "results.json").read_text()).get("meta", {})
+    protocols = (meta.get("transcript_probe") or {}).get("protocols", {})
+    return [{"dataset": dataset, "transcripts": name, **numbers} for name, numbers in protocols.items()]
+
+
+def diagnostic_markdown(rows: list[dict]) -> str:
+    """The diagnostic table: what the transcripts add for the judge and for the reference classifier, in points."""
+    if not rows:
+        return ""
+    parts = [
+        "",
+        "### transcript information (test items; paired differences, points; see each run's results.md)",
+        "",
+        "| dataset | transcripts | " + " | ".join(title for _, title in DIAGNOSTIC_COLUMNS) + " |",
+        "|---|---|" + "---:|" * len(DIAGNOSTIC_COLUMNS),
+    ]
+    parts += [
+        f"| {r['dataset']} | {r['transcripts']} | " + " | ".join(_fmt(r.get(key)) for key, _ in DIAGNOSTIC_COLUMNS) + " |"
+        for r in rows
+    ]
     return "\n".join(parts + [""])
 
 
@@ -183,14 +225,18 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     """Run every dataset of the grid (reusing finished stages) and write the comparison."""
     rows: list[dict] = []
     bias: list[dict] = []
-    for sub in dataset_configs(cfg):
+    diagnostics: list[dict] = []
+    for entry, sub in zip(compare_entries(cfg), dataset_configs(cfg)):
         results_dir = run_pipeline(sub, backend=backend)
-        rows += comparison_rows(cfg, sub.data.dataset, results_dir)
-        bias += position_bias_rows(sub.data.dataset, results_dir)
+        rows += comparison_rows(cfg, entry.label, results_dir)
+        bias += position_bias_rows(entry.label, results_dir)
+        diagnostics += diagnostic_rows(entry.label, results_dir)
     out = Path(cfg.output_dir) / cfg.name
-    text = comparison_markdown(rows, baseline_method(cfg)) + position_bias_markdown(bias)
+    text = (comparison_markdown(rows, baseline_method(cfg)) + position_bias_markdown(bias)
+            + diagnostic_markdown(diagnostics))
     atomic_write_text(out / "compare.md", text)
-    summary = {"baseline": baseline_method(cfg), "rows": rows, "position_bias": bias}
+    summary = {"baseline": baseline_method(cfg), "rows": rows, "position_bias": bias,
+               "transcript_probe": diagnostics}
     atomic_write_text(out / "compare.json", json.dumps(summary, indent=2))
     flat = [
         {

@@ -146,3 +146,17 @@ def test_compare_files_report_the_position_bias(grid) -> None:
     assert "### position bias" in text
     for protocol, est in measured.items():
         assert f"| sciq | {protocol} | {100 * est['value']:.1f} [" in text
+
+
+def test_compare_files_report_the_transcript_diagnostic(grid) -> None:
+    cfg, out = grid
+    measured = json.loads((out / "sciq" / "results.json").read_text())["meta"]["transcript_probe"]["protocols"]
+    assert set(measured) == {f"{p}/seed0" for p in PROTOCOLS if p != "none"}
+    summary = json.loads((out / "compare.json").read_text())["transcript_probe"]
+    assert {r["transcripts"]: r["judge_transcript_gain"] for r in summary} == {
+        name: numbers["judge_transcript_gain"] for name, numbers in measured.items()}
+    text = (out / "compare.md").read_text()
+    assert "### transcript information" in text
+    for name, numbers in measured.items():
+        gain = numbers["judge_transcript_gain"]
+        assert f"| sciq | {name} | {100 * gain['value']:.1f} [" in text
