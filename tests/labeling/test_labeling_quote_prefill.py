@@ -21,9 +21,9 @@ PASSAGE = "Mitochondria are the powerhouse of the cell. They make ATP from gluco
 
 
 def experiment(tmp_path: Path, *extra: str):
-    """The evidence config with a float32 engine (no precision probe), writing under ``tmp_path``."""
+    """The evidence config with a float32 engine (no precision probe) and no quote pick, writing under ``tmp_path``."""
     return load_config(REPO / "configs" / "evidence_cpu.yaml",
-                       [f"output_dir={tmp_path}", "debate.engine.dtype=float32", *extra])
+                       [f"output_dir={tmp_path}", "debate.engine.dtype=float32", "debate.quote_pick=false", *extra])
 
 
 def label_config(*flags: str) -> LabelJobConfig:
@@ -71,4 +71,33 @@ def test_the_shard_runner_prefills_turns_of_items_with_a_passage(tmp_path: Path)
     with_passage, without = frame["turns"]
     assert all(t["text"].startswith("<v_quote>Mitochondria are the powerhouse</v_quote> ") for t in with_passage)
     assert all(t["verified_words"] == 4 for t in with_passage)
+    assert all("quote" not in t["text"] and t["quotes"] == 0 for t in without)
+
+
+def test_quote_pick_is_keyed_only_when_on_and_reaches_the_shards(tmp_path: Path) -> None:
+    default = transcript_stage(experiment(tmp_path), "debate", 0)
+    on = transcript_stage(experiment(tmp_path, "debate.quote_pick=true"), "debate", 0)
+    assert "quote_pick" not in default.semantic
+    assert on.semantic == {**default.semantic, "quote_pick": True} and on.path != default.path
+    items = pd.DataFrame({"id": ["a"], "question": ["q"], "answer": ["x"], "evidence": [PASSAGE]})
+    [task] = shard_tasks(on, items, "debate", 0, experiment(tmp_path, "debate.quote_pick=true"))
+    assert task.params["quote_pick"] is True
+    off, picked = label_config(), label_config("--quote-pick")
+    assert "quote_pick" not in job_semantic(off, "items", None)
+    assert job_semantic(picked, "items", None) == {**job_semantic(off, "items", None), "quote_pick": True}
+    assert label_shard_tasks(picked, ["a"], 0, None)[0].params["quote_pick"] is True
+
+
+def test_the_shard_runner_opens_turns_with_a_picked_passage_sentence(tmp_path: Path) -> None:
+    items = pd.DataFrame({"id": ["p", "n"], "question": ["What makes ATP?"] * 2, "answer": ["mitochondria"] * 2,
+                          "evidence": [PASSAGE, ""]})
+    items.to_parquet(tmp_path / "items.parquet")
+    params = {"protocol": "single_critique", "seed": 0, "word_limit": 20, "quote_pick": True,
+              "sampling": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16}}
+    task = ShardTask(DEBATE_SHARDS, str(tmp_path / "items.parquet"), 0, 2, str(tmp_path / "shard-00000.parquet"), params)
+    run_debate_shard(scripted_backend(), task)
+    with_passage, without = pd.read_parquet(task.out_path)["turns"]
+    sentences = ("Mitochondria are the powerhouse of the cell.", "They make ATP from glucose and oxygen.")
+    assert all(t["text"].startswith(tuple(f"<v_quote>{s}</v_quote>" for s in sentences)) for t in with_passage)
+    assert all(t["verified_quotes"] >= 1 for t in with_passage)
     assert all("quote" not in t["text"] and t["quotes"] == 0 for t in without)

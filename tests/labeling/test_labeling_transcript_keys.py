@@ -24,7 +24,8 @@ def test_withholding_the_passage_blanks_it_for_the_debaters_only() -> None:
 
 def test_new_debate_settings_change_the_folder_only_when_set(tmp_path: Path) -> None:
     def folder(*overrides: str) -> str:
-        cfg = load_config(REPO / "configs" / "evidence_cpu.yaml", [f"output_dir={tmp_path}", *overrides])
+        cfg = load_config(REPO / "configs" / "evidence_cpu.yaml",
+                          [f"output_dir={tmp_path}", "debate.quote_pick=false", *overrides])
         return transcript_stage(cfg, "debate", 0).path.name
 
     default = folder()
