@@ -84,9 +84,10 @@ class DebateConfig(DebateSettings):
     judge_view: Literal["full", "no_quotes", "verified_only"] = Field(
         "full", description="what of a checked transcript the judges read (the quotes ablation)"
     )
-    judge_input: Literal["item_first", "item_both_ends"] = Field(
+    judge_input: Literal["item_first", "item_both_ends", "item_both_ends_marked"] = Field(
         "item_first", description="the trained judge's input layout: item then transcript, or the item "
-        "restated after the transcript too (the classifier reads the last token)"
+        "restated after the transcript too (the classifier reads the last token), optionally with the "
+        "candidate's mentions in the transcript wrapped in <candidate> tags"
     )
     passage_to_debaters: bool = Field(
         True, description="give the debaters the items' hidden passage; false = the same items debated "

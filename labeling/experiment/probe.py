@@ -19,7 +19,7 @@ never labels strong_train and no student trains on it.
 from __future__ import annotations
 
 import logging
-import re
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -28,7 +28,7 @@ from eval import bootstrap_accuracy, correctness, paired_difference
 from eval.transcript_probe import ProbeSettings, fit_probe
 
 from labeling.config import ExperimentConfig
-from labeling.data.judge_input import judge_text
+from labeling.data.judge_input import candidate_pattern, judge_text
 from labeling.data.stage import Splits
 from labeling.stages.trained import TrainedModel, plain_view, transcript_view
 from labeling.stages.transcripts import TranscriptSet
@@ -60,11 +60,8 @@ class ProbeResult:
 
 def mark_candidate(transcript: str, answer: str) -> str:
     """``transcript`` with each mention of ``answer`` (its words in order, any case) replaced by ``CANDIDATE_MARK``."""
-    words = re.findall(r"\w+", answer)
-    if not words:
-        return transcript
-    mention = r"\b" + r"\W+".join(re.escape(word) for word in words) + r"\b"
-    return re.sub(mention, CANDIDATE_MARK, transcript, flags=re.IGNORECASE)
+    pattern = candidate_pattern(answer)
+    return transcript if pattern is None else pattern.sub(CANDIDATE_MARK, transcript)
 
 
 def probe_inputs(split: pd.DataFrame, transcripts: TranscriptSet) -> dict[str, list[str]]:
@@ -75,7 +72,7 @@ def probe_inputs(split: pd.DataFrame, transcripts: TranscriptSet) -> dict[str, l
     """
     with_transcript = transcript_view(split, transcripts.texts, transcripts.judge_input)  # checks every item has one
     marked = [
-        judge_text(item, mark_candidate(transcripts.texts[item_id], answer), transcripts.judge_input)
+        judge_text(item, mark_candidate(transcripts.texts[item_id], answer), transcripts.judge_input, answer)
         for item_id, item, answer in zip(with_transcript.ids, split["text"], split["answer"].astype(str))
     ]
     return {WITH_TRANSCRIPT: with_transcript.texts, ITEM_ONLY: plain_view(split).texts, MARKED: marked}

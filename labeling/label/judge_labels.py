@@ -78,7 +78,7 @@ def judge_seed(judge: dict[str, Any], transcripts: pd.DataFrame, items: pd.DataF
         if transcript.failed is None:
             scored.append(index)
             texts.append(judge_text(item_text(judge["dataset"], str(item.question), str(item.answer)),
-                                    transcript.render(), judge.get("judge_input", "item_first")))
+                                    transcript.render(), judge.get("judge_input", "item_first"), str(item.answer)))
     if texts:
         probs = predict_proba(judge["model_dir"], texts, batch_size=batch_size, max_length=judge["max_length"],
                               threads=threads, bf16=judge["dtype"] == "bfloat16", desc="judge labels", device="cpu")

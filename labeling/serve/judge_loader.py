@@ -105,7 +105,7 @@ class LoadedJudge:
 
     def format(self, question: str, answer: str, transcript: str = "") -> str:
         """The judge's input text for one item, built by the shared training formatters."""
-        return judge_text(item_text(self.dataset, question, answer), transcript, self.judge_input)
+        return judge_text(item_text(self.dataset, question, answer), transcript, self.judge_input, answer)
 
     def predict_members(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """P(correct) of every member for every text: shape ``[n_members, n_texts]``, float64."""

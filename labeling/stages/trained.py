@@ -144,7 +144,9 @@ def transcript_view(split: pd.DataFrame, transcripts: dict[str, str], layout: st
     missing = [i for i in ids if i not in transcripts]
     if missing:
         raise KeyError(f"{len(missing)} items have no transcript, e.g. {missing[:3]}")
-    return View(ids=ids, texts=[judge_text(t, transcripts[i], layout) for i, t in zip(ids, split["text"].tolist())])
+    answers = split["answer"].astype(str).tolist() if "answer" in split else [""] * len(ids)
+    return View(ids=ids, texts=[judge_text(t, transcripts[i], layout, a)
+                                for i, t, a in zip(ids, split["text"].tolist(), answers)])
 
 
 def train_weak_floor(cfg: ExperimentConfig, splits: Splits, seed: int) -> TrainedModel:

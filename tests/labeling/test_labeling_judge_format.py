@@ -61,3 +61,20 @@ def test_item_both_ends_restates_the_item_after_the_transcript() -> None:
                for i, t in enumerate(view.texts))
     with pytest.raises(ValueError, match="layout"):
         judge_text("Q: a A: b", "x", "item_last")
+
+
+def test_item_both_ends_marked_wraps_the_candidates_mentions() -> None:
+    from labeling.data.judge_input import CANDIDATE_LEGEND
+
+    transcript = "Debater A: <v_quote>Carbon  dioxide enters leaves.</v_quote> carbon-dioxide, not carbon."
+    text = judge_text("Q: What do plants absorb? A: carbon dioxide", transcript, "item_both_ends_marked",
+                      "carbon dioxide")
+    assert text.count("</candidate>") == 2 and "<candidate>Carbon  dioxide</candidate>" in text
+    assert "<candidate>carbon-dioxide</candidate>, not carbon." in text and CANDIDATE_LEGEND in text
+    assert text.endswith(f"{RESTATED_HEADING}\nQ: What do plants absorb? A: carbon dioxide")
+    assert text.startswith("Q: What do plants absorb? A: carbon dioxide\n\n")  # the item itself is not marked
+    with pytest.raises(ValueError, match="candidate answer"):
+        judge_text("Q: a A: b", "x", "item_both_ends_marked")
+    transcripts = {f"x/{i}": "Debater B: carbon dioxide is wrong" for i in range(2)}
+    view = transcript_view(split([1, 0]), transcripts, "item_both_ends_marked")
+    assert all("<candidate>carbon dioxide</candidate> is wrong" in t for t in view.texts)
