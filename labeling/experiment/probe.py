@@ -19,7 +19,6 @@ never labels strong_train and no student trains on it.
 from __future__ import annotations
 
 import logging
-
 from dataclasses import asdict, dataclass
 
 import numpy as np
