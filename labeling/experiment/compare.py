@@ -226,8 +226,8 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     rows: list[dict] = []
     bias: list[dict] = []
     diagnostics: list[dict] = []
-    for entry, sub in zip(compare_entries(cfg), dataset_configs(cfg)):
-        results_dir = run_pipeline(sub, backend=backend)
+    for entry in compare_entries(cfg):
+        results_dir = run_pipeline(entry_config(cfg, entry), backend=backend)
         rows += comparison_rows(cfg, entry.label, results_dir)
         bias += position_bias_rows(entry.label, results_dir)
         diagnostics += diagnostic_rows(entry.label, results_dir)

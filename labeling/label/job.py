@@ -39,7 +39,7 @@ from labeling.label.judge_labels import judge_all_seeds
 from labeling.label.prompted_labels import prompted_label_all_seeds
 from labeling.label.settings import LABEL_FLAGS, LabelJobConfig
 from labeling.label.summary import summarize, summary_line
-from labeling.stages.debate_shards import DEBATE_SHARDS
+from labeling.stages.debate_shards import DEBATE_SHARDS, debate_params
 from labeling.store import atomic_write_text
 
 log = logging.getLogger("w2s.label")
@@ -48,10 +48,7 @@ log = logging.getLogger("w2s.label")
 def shard_tasks(cfg: LabelJobConfig, ids: list[str], seed: int, picks: dict[str, int] | None) -> list[ShardTask]:
     """One task per ``debate.shard_size`` slice of the items for debate seed ``seed``."""
     debate, out = cfg.debate, Path(cfg.out)
-    params = {"protocol": debate.protocol, "seed": seed, "word_limit": debate.word_limit,
-              "swap_positions": debate.swap_positions, "quote_span_words": debate.quote_span_words,
-              "quote_prefill": debate.quote_prefill, "quote_pick": debate.quote_pick,
-              "sampling": debate.sampling.model_dump(mode="json")}
+    params = debate_params(debate, debate.protocol, seed, debate.swap_positions)
     return plan_shards(DEBATE_SHARDS, out / "transcripts" / f"seed{seed}", len(ids), debate.shard_size, params,
                        ids=ids, per_item={"weak_picks": picks} if picks is not None else None,
                        items_path=out / "items.parquet")

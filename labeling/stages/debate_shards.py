@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 from debate import DebateItem, SamplingConfig, Transcript, get_protocol, run_protocol, transcript_arrow_schema
 
+from labeling.config import DebateSettings
 from labeling.exec.shards import ShardKind, ShardTask
 from labeling.store import atomic_write_rows, atomic_write_text
 
@@ -36,6 +37,20 @@ DEBATE_SHARDS = ShardKind("debate", "labeling.stages.debate_shards:run_debate_sh
 TOOL_DISTRIBUTION = "w2s-debate"
 TIMINGS_SUFFIX = ".timings.json"
 _HF_SNAPSHOT = re.compile(r"/snapshots/([0-9a-f]{40})(?:/|$)")
+
+
+def debate_params(debate: DebateSettings, protocol: str, seed: int, swap_positions: bool) -> dict[str, Any]:
+    """A debate task's parameters (what `run_debate_shard` reads) from the debate settings of `w2s run` or `w2s label`."""
+    return {
+        "protocol": protocol,
+        "seed": seed,
+        "sampling": debate.sampling.model_dump(mode="json"),
+        "word_limit": debate.word_limit,
+        "swap_positions": swap_positions,
+        "quote_span_words": debate.quote_span_words,
+        "quote_prefill": debate.quote_prefill,
+        "quote_pick": debate.quote_pick,
+    }
 
 
 def tool_version() -> str:

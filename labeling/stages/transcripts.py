@@ -23,7 +23,7 @@ from labeling.data.stage import Splits, data_semantic
 from labeling.exec.backends import BackendSpec, vllm_backend_spec
 from labeling.exec.hardware import engine_dtype
 from labeling.exec.shards import ShardTask, plan_shards, read_shards, run_on_ray
-from labeling.stages.debate_shards import DEBATE_SHARDS
+from labeling.stages.debate_shards import DEBATE_SHARDS, debate_params
 from labeling.store import StageDir, atomic_write_parquet, stage_dir, without_later_defaults
 
 log = logging.getLogger(__name__)
@@ -118,16 +118,7 @@ def shard_tasks(
     swapped: bool = False,
 ) -> list[ShardTask]:
     """One debate task per ``shard_size`` slice of the stage's items (with the slice's weak picks if needed)."""
-    params = {
-        "protocol": protocol,
-        "seed": seed,
-        "sampling": cfg.debate.sampling.model_dump(mode="json"),
-        "word_limit": cfg.debate.word_limit,
-        "swap_positions": swapped,
-        "quote_span_words": cfg.debate.quote_span_words,
-        "quote_prefill": cfg.debate.quote_prefill,
-        "quote_pick": cfg.debate.quote_pick,
-    }
+    params = debate_params(cfg.debate, protocol, seed, swapped)
     ids = items["id"].astype(str).tolist()
     per_item = {"weak_picks": {i: int(weak_picks[i]) for i in ids}} if weak_picks is not None else None
     return plan_shards(DEBATE_SHARDS, stage.path, len(items), cfg.debate.shard_size, params,
