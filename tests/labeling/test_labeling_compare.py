@@ -26,7 +26,7 @@ PROTOCOLS = ["none", "debate", "consultancy", "market_making", "debate_simultane
 def grid(tmp_path_factory, tiny_model_dir, shared_data, ray_session):
     tmp_path = tmp_path_factory.mktemp("grid")
     cfg = load_config(
-        REPO / "configs" / "quickstart.yaml",
+        REPO / "configs" / "sciq_cpu.yaml",
         [
             f"output_dir={tmp_path / 'runs'}",
             "name=grid",

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny_config(tmp_path: Path, checkpoint: Path, shared_data: Path, *extra: str) -> ExperimentConfig:
-    """The quickstart config shrunk to 12 items per split, tiny models, one epoch."""
+    """The SciQ CPU config (configs/sciq_cpu.yaml) shrunk to 12 items per split, tiny models, one epoch."""
     overrides = [
         f"output_dir={tmp_path / 'runs'}",
         f"data.source={shared_data / 'sciq'}",
@@ -39,7 +39,7 @@ def tiny_config(tmp_path: Path, checkpoint: Path, shared_data: Path, *extra: str
         "eval.n_boot=200",
         *extra,
     ]
-    return load_config(REPO / "configs" / "quickstart.yaml", overrides)
+    return load_config(REPO / "configs" / "sciq_cpu.yaml", overrides)
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +237,7 @@ def test_eval_only_reads_finished_stages_and_names_a_missing_one(finished_run, f
     assert (again / "results.md").read_text() == (out / "results.md").read_text()
 
     copy = tmp_path / "runs"
-    shutil.copytree(cfg.output_dir, copy, ignore=shutil.ignore_patterns("quickstart"))
+    shutil.copytree(cfg.output_dir, copy, ignore=shutil.ignore_patterns(cfg.name))
     moved = cfg.model_copy(update={"output_dir": str(copy)})
     student = next((copy / "artifacts").glob("student-debate-*"))
     (student / COMPLETE).unlink()

@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.real
-def test_quickstart_pipeline_with_real_models(tmp_path: Path, smollm2_dir: Path, shared_data: Path, ray_session) -> None:
+def test_sciq_pipeline_with_real_models(tmp_path: Path, smollm2_dir: Path, shared_data: Path, ray_session) -> None:
     cfg = load_config(
-        REPO / "configs" / "quickstart.yaml",
+        REPO / "configs" / "sciq_cpu.yaml",
         [
             f"output_dir={tmp_path / 'runs'}",
             f"data.source={shared_data / 'sciq'}",
