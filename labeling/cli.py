@@ -13,6 +13,7 @@ from labeling.config import ConfigError, ExperimentConfig, add_config_args, load
 from labeling.data.stage import prepare_splits
 from labeling.experiment.compare import run_compare
 from labeling.experiment.pipeline import floor_and_debates, run_pipeline, run_training
+from labeling.experiment.simulate import add_commands as add_simulate_commands
 from labeling.label.job import add_commands as add_label_commands
 from labeling.serve.commands import add_commands as add_server_commands
 from labeling.store import PACKAGED_MODELS, ModelNotFoundError, StageMissing, prepare_packaged_model, reuse_only
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
     add_label_commands(sub)
     add_server_commands(sub)
+    add_simulate_commands(sub)
     return parser
 
 
