@@ -9,20 +9,49 @@ validating a section runs the dataclass's own checks.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
 
 class ConfigError(ValueError):
     """A config file, override or flag that does not describe a valid run."""
 
 
+def bool_for_number(annotation: Any, value: Any) -> bool:
+    """True when ``value`` (or an element of it) is a bool where ``annotation`` wants an int or float.
+
+    YAML reads ``true``/``false`` as booleans and pydantic would quietly take them as 1/0
+    (``data.test: true`` would ask for one test item).
+    """
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return bool_for_number(args[0], value)
+    if origin in (typing.Union, types.UnionType):
+        if isinstance(value, bool) and bool in args:
+            return False
+        return any(bool_for_number(arg, value) for arg in args)
+    if origin in (list, tuple, set) and args and isinstance(value, (list, tuple)):
+        return any(bool_for_number(args[0], item) for item in value)
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return any(bool_for_number(args[1], item) for item in value.values())
+    return isinstance(value, bool) and annotation in (int, float)
+
+
 class StrictSection(BaseModel):
-    """A config section: unknown keys are errors, values are frozen after validation."""
+    """A config section: unknown keys are errors, booleans are not numbers, values are frozen after validation."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and bool_for_number(field.annotation, value):
+            raise ValueError(f"a boolean ({value!r}) where a number is expected")
+        return value
 
 
 class DerivedSection(StrictSection):

@@ -8,6 +8,7 @@ when the config is loaded, so every stage and worker process sees absolute paths
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +61,11 @@ TrainSettings = section_from(
 )
 
 
+def source_names(protocol: str, ensemble: str) -> set[str]:
+    """The names a loss's ``sources`` may use for the labels of (protocol, ensemble)."""
+    return {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
+
+
 class LossSpec(StrictSection):
     """A student loss, its parameters, and optionally which label sources it is trained on."""
 
@@ -75,8 +81,7 @@ class LossSpec(StrictSection):
         """True when a student with this loss is trained on the labels of (protocol, ensemble)."""
         if self.sources is None:
             return True
-        names = {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
-        return bool(names & set(self.sources))
+        return bool(source_names(protocol, ensemble) & set(self.sources))
 
     @property
     def label(self) -> str:
@@ -104,6 +109,14 @@ class TrainingConfig(StrictSection):
     ensembles: list[Ensemble] = Field(default_factory=lambda: ["debate_ensemble"])
     student_losses: list[LossSpec] = Field(default_factory=lambda: [LossSpec()])
     seeds: list[int] = Field(default_factory=lambda: [0])
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_distinct(cls, value: list[int]) -> list[int]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("seeds must be a non-empty list of distinct ints (a repeated seed would count one model twice)")
+        return value
+
     threads: PositiveInt | Auto = Field("auto", description="torch threads per training process; auto = fit the cores")
     workers: PositiveInt | Auto = Field(
         "auto", description="models trained side by side in worker processes; auto = fit the cores"
@@ -212,6 +225,48 @@ class ExperimentConfig(StrictSection):
     prompted_judge: PromptedJudgeConfig | None = Field(
         default=None, description="also label with a prompted (not fine-tuned) judge; null = off"
     )
+
+    @model_validator(mode="after")
+    def _loss_sources_exist(self) -> "ExperimentConfig":
+        known = set().union(*(source_names(s.protocol, s.ensemble) for s in label_sources(self)))
+        for i, loss in enumerate(self.training.student_losses):
+            unknown = [name for name in loss.sources or [] if name not in known]
+            if unknown:
+                raise ValueError(
+                    f"training.student_losses[{i}].sources: {unknown} match no label source of this run, "
+                    f"so no student would train on them; known: {sorted(known)}"
+                )
+        return self
+
+
+PROMPTED = "prompted"  # the label source made by the prompted (not fine-tuned) judge
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One way of making weak labels: a protocol and how its judges are combined."""
+
+    protocol: str
+    ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble" | "prompted" (the prompted judge)
+
+
+def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
+    """The label sources this config asks for; ensembles of one member collapse into ``single``."""
+    k = len(cfg.debate.seeds)
+    sources = []
+    for protocol in cfg.debate.protocols:
+        wanted = ["single"] if protocol == "none" else []
+        for ensemble in cfg.training.ensembles:
+            if k == 1 or ensemble == "single" or not cfg.debate.has_ensembles(protocol):
+                ensemble = "single"
+            elif protocol == "none" and ensemble == "debate_ensemble":
+                continue  # no transcripts, nothing to ensemble over
+            if ensemble not in wanted:
+                wanted.append(ensemble)
+        if cfg.prompted_judge is not None:
+            wanted.append(PROMPTED)
+        sources.extend(LabelSource(protocol, e) for e in wanted)
+    return sources
 
 
 def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:

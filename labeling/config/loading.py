@@ -69,9 +69,37 @@ def format_validation_error(exc: ValidationError, origin: str, flags: dict[str, 
             raw = ".".join(str(part) for part in err["loc"])
             hints = [flag for key, flag in (flags or {}).items() if key.startswith(raw + ".")]
             lines.append(f"  {path}: required" + (f" (flags: {', '.join(hints)})" if hints else ""))
+        elif not err["loc"]:  # a rule across sections: its message names the keys; the input is the whole config
+            lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"  {path}: {err['msg']} (got {err.get('input')!r})")
+            lines.append(f"  {path}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})")
     return "\n".join(lines)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a mapping may not give the same key twice (PyYAML keeps the last)."""
+
+
+def _mapping_without_repeats(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in one mapping (the first would be dropped)",
+                key_node.start_mark,
+            )
+        seen[key] = True
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_repeats)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML text; a key given twice in one mapping is an error (yaml.YAMLError), not silently dropped."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -83,7 +111,7 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     if not parts:
         raise ConfigError(f"override {item!r} has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml_text(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
         raise ConfigError(f"override {item!r}: value is not valid YAML: {exc}") from exc
     return parts, value
@@ -119,7 +147,7 @@ def read_yaml(path: str | Path | None) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_text(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ import pandas as pd
 from eval import position_bias as eval_position_bias
 
 from labeling.config import ExperimentConfig
+from labeling.config.experiment import PROMPTED, LabelSource, label_sources
 from labeling.data.stage import Splits, prepare_splits
 from labeling.experiment.report import write_report
 from labeling.store import atomic_write_text, reusing_only
@@ -42,15 +43,6 @@ log = logging.getLogger(__name__)
 
 
 FINETUNE_SEED_STRIDE = 7919  # training seed of finetune-ensemble member m: seed + m * stride
-PROMPTED = "prompted"  # the label source made by the prompted (not fine-tuned) judge
-
-
-@dataclass(frozen=True)
-class LabelSource:
-    """One way of making weak labels: a protocol and how its judges are combined."""
-
-    protocol: str
-    ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble" | "prompted" (the prompted judge)
 
 
 @dataclass
@@ -65,25 +57,6 @@ class SeedOutcome:
     students: dict[tuple[LabelSource, str], TrainedModel] = field(default_factory=dict)  # (source, loss label)
     swapped_test: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> judge P(correct), A/B swapped
     position_bias: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> per test item, see below
-
-
-def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
-    """The label sources this config asks for; ensembles of one member collapse into ``single``."""
-    k = len(cfg.debate.seeds)
-    sources = []
-    for protocol in cfg.debate.protocols:
-        wanted = ["single"] if protocol == "none" else []
-        for ensemble in cfg.training.ensembles:
-            if k == 1 or ensemble == "single" or not cfg.debate.has_ensembles(protocol):
-                ensemble = "single"
-            elif protocol == "none" and ensemble == "debate_ensemble":
-                continue  # no transcripts, nothing to ensemble over
-            if ensemble not in wanted:
-                wanted.append(ensemble)
-        if cfg.prompted_judge is not None:
-            wanted.append(PROMPTED)
-        sources.extend(LabelSource(protocol, e) for e in wanted)
-    return sources
 
 
 def _not_trained(protocol: str) -> TrainedModel:
