@@ -270,16 +270,15 @@ def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
 
 
 def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:
-    """Make the output folder and a local data source absolute (relative to the working directory)."""
+    """Make the output folder and every local data source absolute (relative to the working directory)."""
     data = json.loads(json.dumps(data))
     if isinstance(data.get("output_dir"), str):
         data["output_dir"] = str(Path(data["output_dir"]).expanduser().resolve())
     sections = [data.get("data")] + list((data.get("compare") or {}).get("datasets") or [])
     for section in sections:
         if isinstance(section, dict) and isinstance(section.get("source"), str):
-            source = section["source"]
-            if source.startswith((".", "/", "~")):
-                section["source"] = str(Path(source).expanduser().resolve())
+            # always a local folder (the hub is `null`): a bare `mydata` is as relative as `./mydata`
+            section["source"] = str(Path(section["source"]).expanduser().resolve())
     return data
 
 

@@ -117,6 +117,28 @@ def available_splits(name: str, source: str | Path | None) -> list[str]:
     return [split for split, file in info.local_files if (folder / file).is_file()]
 
 
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_fingerprint(name: str, source: str | Path | None) -> dict[str, str] | None:
+    """What the rows of `name` are read from, by content: {file name: SHA-256} of the local files.
+
+    ``None`` for the hub (keyed by its dataset id and the registry's pinned revision). Any change
+    to a file's bytes changes the fingerprint, so stages keyed by it never reuse stale splits.
+    """
+    if source is None:
+        return None
+    info = get_info(name)
+    folder = _local_dir(info, source)
+    return {file: file_sha256(folder / file) for _, file in info.local_files if (folder / file).is_file()}
+
+
 def _hub_records(info: DatasetInfo, split: str, limit: int | None) -> Iterator[tuple[Where, Any]]:
     if split not in info.hub_splits:
         raise ValueError(f"{info.name}: split {split!r} is not on the hub; available: {list(info.hub_splits)}")

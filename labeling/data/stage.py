@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.config import DataConfig, ExperimentConfig
-from labeling.data.registry import available_splits, load_rows
+from labeling.data.registry import available_splits, load_rows, source_fingerprint
 from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits
 from labeling.store import atomic_write_parquet, stage_dir
 
@@ -56,8 +57,28 @@ class Splits(Mapping[str, pd.DataFrame]):
 
 
 def data_semantic(cfg: ExperimentConfig) -> dict:
-    """What determines the splits (the data section of the config)."""
-    return {"data": cfg.data.model_dump(mode="json")}
+    """What determines the splits: the data section of the config and the content of the files it reads.
+
+    Every stage's key includes this, so replacing the files under ``data.source`` makes new splits
+    and retrains everything downstream instead of silently reusing results of the old files.
+    """
+    d = cfg.data
+    return {"data": d.model_dump(mode="json"), "source_files": _fingerprint(d.dataset, d.source)}
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint_cached(name: str, source: str, stamp: tuple) -> dict[str, str] | None:
+    return source_fingerprint(name, source)
+
+
+def _fingerprint(name: str, source: str | None) -> dict[str, str] | None:
+    """``source_fingerprint``, hashed again only when a file's size or modification time changed."""
+    if source is None:
+        return None
+    folder = Path(source)
+    stamp = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file())) \
+        if folder.is_dir() else ()
+    return _fingerprint_cached(name, source, stamp)
 
 
 def choose_source_splits(splits: list[str]) -> tuple[str, str | None]:
@@ -102,6 +123,8 @@ def prepare_splits(cfg: ExperimentConfig) -> Splits:
         for name in SPLIT_NAMES:
             atomic_write_parquet(splits[name].to_pandas(), paths[name])
         stage.finish({name: len(splits[name]) for name in SPLIT_NAMES})
+    else:
+        log.info("data: reusing the splits in %s (same data settings, same source files)", stage.path)
     return Splits.read(stage.path)
 
 
