@@ -22,6 +22,7 @@ from labeling.config import CompareDataset, ExperimentConfig
 from labeling.config.loading import apply_overrides, validate
 from labeling.exec.backends import BackendSpec
 from labeling.experiment.pipeline import run_pipeline
+from labeling.experiment.preflight import check_experiment
 from labeling.store import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -226,8 +227,11 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     rows: list[dict] = []
     bias: list[dict] = []
     diagnostics: list[dict] = []
-    for entry in compare_entries(cfg):
-        results_dir = run_pipeline(entry_config(cfg, entry), backend=backend)
+    entries = [(entry, entry_config(cfg, entry)) for entry in compare_entries(cfg)]
+    for _, entry_cfg in entries:  # every entry's models before the first entry's first stage
+        check_experiment(entry_cfg, chat_models=backend is None)
+    for entry, entry_cfg in entries:
+        results_dir = run_pipeline(entry_cfg, backend=backend)
         rows += comparison_rows(cfg, entry.label, results_dir)
         bias += position_bias_rows(entry.label, results_dir)
         diagnostics += diagnostic_rows(entry.label, results_dir)

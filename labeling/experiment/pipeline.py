@@ -20,6 +20,7 @@ from eval import position_bias as eval_position_bias
 from labeling.config import ExperimentConfig
 from labeling.config.experiment import PROMPTED, LabelSource, label_sources
 from labeling.data.stage import Splits, prepare_splits
+from labeling.experiment.preflight import check_experiment
 from labeling.experiment.report import write_report
 from labeling.store import atomic_write_text, reusing_only
 from labeling.exec.backends import BackendSpec
@@ -192,6 +193,7 @@ def floor_and_debates(
 
     The floor comes first because market-making argues against its no-transcript picks.
     """
+    check_experiment(cfg, chat_models=backend is None)
     floor = train_weak_floor(cfg, splits, cfg.training.seeds[0])
     stages = run_debates(cfg, splits, backend, weak_picks=weak_picks(floor, splits), picks_from=floor.stage.path.name)
     return floor, {key: TranscriptSet.read(stage, cfg.debate.judge_view, cfg.debate.judge_input)
@@ -206,6 +208,7 @@ def results_dir(cfg: ExperimentConfig) -> Path:
 def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
     """Run every stage (reusing finished ones) and write the results; returns the results folder."""
     started = time.perf_counter()
+    check_experiment(cfg, chat_models=backend is None)
     splits = prepare_splits(cfg)
     log.info("splits: %s", {k: len(v) for k, v in splits.items()})
     floor, transcripts = floor_and_debates(cfg, splits, backend)

@@ -35,12 +35,12 @@ from labeling.exec.netns import wants_isolation
 from labeling.exec.shards import ShardTask, plan_shards, run_on_ray
 from labeling.label.backends import label_backend_spec
 from labeling.label.job_files import check_job, job_semantic, load_items, read_weak_picks
-from labeling.label.judge_labels import judge_all_seeds
+from labeling.label.judge_labels import judge_all_seeds, read_judge
 from labeling.label.prompted_labels import prompted_label_all_seeds
 from labeling.label.settings import LABEL_FLAGS, LabelJobConfig
 from labeling.label.summary import summarize, summary_line
 from labeling.stages.debate_shards import DEBATE_SHARDS, debate_params
-from labeling.store import atomic_write_text
+from labeling.store import ModelNotFoundError, atomic_write_text, check_model
 
 log = logging.getLogger("w2s.label")
 
@@ -63,12 +63,33 @@ def remove_stale_temp_files(out: Path) -> int:
 
 
 def check_backends(cfg: LabelJobConfig) -> None:
-    """Refuse combinations that cannot work, before any item is debated."""
+    """Refuse combinations that cannot work, and models or judge folders that will not load, before any item is debated."""
     if cfg.prompted_judge is not None and cfg.backend.kind == "openai":
         raise ValueError("the prompted judge scores constrained logprobs with vLLM: use --backend vllm")
+    problems = []
+    if cfg.backend.kind == "vllm":  # other backends name models a server (or a test's script) knows
+        problems.append(_model_problem("--model", cfg.backend.model))
+        if cfg.prompted_judge is not None:
+            problems.append(_model_problem("--prompted-judge", cfg.prompted_judge.model.path))
+    if cfg.judge.path:
+        try:
+            read_judge(Path(cfg.judge.path))
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(f"  --judge: {exc}")
+    if problems := [p for p in problems if p]:
+        raise ValueError("this job cannot run; nothing was started:\n" + "\n".join(problems))
     if cfg.backend.kind == "openai" and wants_isolation(cfg.ray.private_network, cfg.ray.address):
         log.warning("the actors run in a private network namespace (loopback only): a server outside it "
                     "is unreachable; pass --private-network off or --address to use --base-url")
+
+
+def _model_problem(flag: str, ref: str) -> str | None:
+    """One line saying why model ``ref`` (given by ``flag``) will not load, or None."""
+    try:
+        check_model(ref)
+    except ModelNotFoundError as exc:
+        return f"  {flag}: {exc}"
+    return None
 
 
 def run_shards(cfg: LabelJobConfig, tasks: list[ShardTask], backend: BackendSpec) -> None:
@@ -86,10 +107,10 @@ def run_label_job(cfg: LabelJobConfig) -> dict[str, Any]:
     """Transcripts for every (item, seed), then trained and/or prompted judge labels; returns the summary."""
     started = time.perf_counter()
     out = Path(cfg.out)
+    check_backends(cfg)  # before the folder exists: a typo leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     if removed := remove_stale_temp_files(out):
         log.info("removed %d temp files left by an interrupted run", removed)
-    check_backends(cfg)
     items, dataset = load_items(cfg.input)
     ids = items["id"].astype(str).tolist()
     picks = None

@@ -3,7 +3,8 @@
 * ``stage_dir`` / ``StageDir`` / ``COMPLETE``: one folder per stage, ``stage.json`` first, ``COMPLETE`` last;
 * ``without_later_defaults``: settings added later stay out of a stage key at their default;
 * ``atomic_write_text`` / ``atomic_write_parquet`` / ``atomic_write_rows``: the one atomic-write helper;
-* ``resolve_model`` / ``prepare_packaged_model``: model references and the converted-model cache.
+* ``resolve_model`` / ``prepare_packaged_model``: model references and the converted-model cache;
+* ``check_model``: a model reference checked before any work starts (exists, depth, cached or hub reachable).
 """
 
 from labeling.store.atomic import atomic_write, atomic_write_parquet, atomic_write_rows, atomic_write_text
@@ -14,6 +15,7 @@ from labeling.store.model_refs import (
     prepare_packaged_model,
     resolve_model,
 )
+from labeling.store.model_check import check_model
 from labeling.store.stages import (
     COMPLETE,
     StageDir,
@@ -36,6 +38,7 @@ __all__ = [
     "atomic_write_rows",
     "atomic_write_text",
     "cache_root",
+    "check_model",
     "prepare_packaged_model",
     "require_finished",
     "resolve_model",

@@ -1,0 +1,44 @@
+"""Before the first stage of ``w2s run`` / ``w2s compare``: every model the run will load, checked.
+
+A wrong strong or debater model used to fail only after the weak floor trained (or after every
+debate ran). ``check_experiment`` resolves each model reference the run needs and reports every
+problem at once, each with the config key that names the model.
+"""
+
+from __future__ import annotations
+
+from labeling.config import ConfigError, ExperimentConfig
+from labeling.store import ModelNotFoundError, check_model
+
+
+def models_needed(cfg: ExperimentConfig, *, chat_models: bool = True) -> dict[str, tuple[str, int | None]]:
+    """Config key -> (model reference, truncation) of every model this run loads.
+
+    ``chat_models=False`` when another chat backend stands in for vLLM (the debater and the prompted
+    judge are then never loaded from these references).
+    """
+    models = cfg.models
+    needed = {
+        "models.weak": (models.weak.path, models.weak.num_hidden_layers),
+        "models.strong": (models.strong.path, models.strong.num_hidden_layers),
+    }
+    if not chat_models:
+        return needed
+    if any(protocol != "none" for protocol in cfg.debate.protocols):
+        needed["models.debater"] = (models.debater.path, models.debater.num_hidden_layers)
+    if cfg.prompted_judge is not None:
+        judge = cfg.prompted_judge.model
+        needed["prompted_judge.model"] = (judge.path, judge.num_hidden_layers)
+    return needed
+
+
+def check_experiment(cfg: ExperimentConfig, *, chat_models: bool = True) -> None:
+    """Raise one ConfigError listing every model of ``cfg`` that could not be loaded; nothing runs first."""
+    problems = []
+    for key, (ref, layers) in models_needed(cfg, chat_models=chat_models).items():
+        try:
+            check_model(ref, num_hidden_layers=layers)
+        except ModelNotFoundError as exc:
+            problems.append(f"  {key}.path: {exc}")
+    if problems:
+        raise ConfigError(f"{cfg.name}: models this run needs cannot be loaded:\n" + "\n".join(problems))
