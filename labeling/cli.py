@@ -11,6 +11,7 @@ from typing import Callable
 
 from labeling.config import ConfigError, ExperimentConfig, add_config_args, load_config
 from labeling.data.stage import prepare_splits
+from labeling.exec.signals import exit_on_sigterm
 from labeling.experiment.compare import run_compare
 from labeling.experiment.pipeline import floor_and_debates, run_pipeline, run_training
 from labeling.experiment.simulate import add_commands as add_simulate_commands
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    exit_on_sigterm()  # `kill` unwinds like Ctrl-C: Ray and child processes are stopped, not orphaned
     try:
         return args.func(args)
     except (ConfigError, ModelNotFoundError, FileNotFoundError, ValueError, KeyError) as exc:

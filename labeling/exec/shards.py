@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from labeling.config import RayConfig
 from labeling.exec.threads import actor_cpus, available_cores
 from labeling.exec.netns import isolated_command, isolated_env, wants_isolation
+from labeling.exec.signals import exit_on_sigterm, stop_child
 
 if TYPE_CHECKING:
     from labeling.exec.backends import BackendSpec
@@ -255,9 +256,14 @@ def run_spec(spec: dict[str, Any], isolate: bool) -> None:
         spec_path.write_text(json.dumps(spec))
         argv = isolated_command([sys.executable, "-m", "labeling.exec.shards", str(spec_path)])
         log.info("starting the Ray shard engine in a private network namespace")
-        result = subprocess.run(argv, env=isolated_env())
-        if result.returncode != 0:
-            raise RuntimeError(f"the Ray shard engine failed with exit code {result.returncode} (log above)")
+        child = subprocess.Popen(argv, env=isolated_env())
+        try:
+            returncode = child.wait()
+        except BaseException:  # SIGTERM (as SystemExit) or Ctrl-C here: the child must not debate on alone
+            stop_child(child)
+            raise
+        if returncode != 0:
+            raise RuntimeError(f"the Ray shard engine failed with exit code {returncode} (log above)")
 
 
 def run_on_ray(tasks: list[ShardTask], backend: "BackendSpec", ray: RayConfig, work_dir: str | Path) -> None:
@@ -269,6 +275,7 @@ def run_on_ray(tasks: list[ShardTask], backend: "BackendSpec", ray: RayConfig, w
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the Ray child process: ``python -m labeling.exec.shards SPEC.json [RESULT.json]``."""
     args = sys.argv[1:] if argv is None else argv
+    exit_on_sigterm()  # a stopped parent stops us: `finally` shuts Ray (and its engines) down
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     spec = json.loads(Path(args[0]).read_text())
     totals = execute_spec(spec)
