@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["Estimate", "pgr", "bootstrap_accuracy", "bootstrap_pgr", "paired_difference"]
+from .resample import check_args, percentile_ci, resampled_sums, resampled_totals
 
-# Upper bound on the number of count entries held in memory per chunk of replicates.
-_MAX_CELLS_PER_CHUNK = 4_000_000
-
+__all__ = ["Estimate", "pgr", "bootstrap_accuracy", "bootstrap_pgr", "bootstrap_sums", "bootstrap_ratio",
+           "paired_difference"]
 
 @dataclass(frozen=True)
 class Estimate:
@@ -102,50 +101,6 @@ def _as_matrix(correct: ArrayLike, name: str) -> np.ndarray:
     return np.atleast_2d(arr.astype(np.float64))
 
 
-def _check_args(n_boot: int, alpha: float) -> None:
-    if int(n_boot) < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-
-
-def _draw_counts(rng: np.random.Generator, n: int, reps: int) -> np.ndarray:
-    """Multiplicity counts ``[reps, n]`` of ``n`` draws with replacement from ``n`` units."""
-    if n == 1:
-        return np.ones((reps, 1))
-    idx = rng.integers(0, n, size=(reps, n))
-    flat = idx + (np.arange(reps) * n)[:, None]
-    return np.bincount(flat.ravel(), minlength=reps * n).reshape(reps, n).astype(np.float64)
-
-
-def _resampled_totals(
-    mats: list[np.ndarray], n_boot: int, rng: np.random.Generator, paired: bool = True
-) -> np.ndarray:
-    """Total correct count per replicate and array: ``[n_boot, len(mats)]``.
-
-    Divide by ``n_seeds * n_items`` for the resampled mean. With ``paired`` every array
-    uses the same seed/item counts in a replicate; otherwise each draws its own.
-    """
-    n_seeds, n_items = mats[0].shape
-    chunk = max(1, min(n_boot, _MAX_CELLS_PER_CHUNK // max(n_items, n_seeds)))
-    out = np.empty((n_boot, len(mats)))
-    for start in range(0, n_boot, chunk):
-        reps = min(chunk, n_boot - start)
-        counts: tuple[np.ndarray, np.ndarray] | None = None
-        for j, mat in enumerate(mats):
-            if counts is None or not paired:
-                counts = (_draw_counts(rng, n_seeds, reps), _draw_counts(rng, n_items, reps))
-            seed_counts, item_counts = counts
-            per_seed = item_counts @ mat.T  # [reps, n_seeds]
-            out[start:start + reps, j] = np.einsum("rs,rs->r", seed_counts, per_seed)
-    return out
-
-
-def _percentile_ci(samples: np.ndarray, alpha: float) -> tuple[float, float]:
-    lo, hi = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(lo), float(hi)
-
-
 def bootstrap_accuracy(
     correct: ArrayLike, *, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
 ) -> Estimate:
@@ -155,12 +110,12 @@ def bootstrap_accuracy(
     (seeds, then items) bootstrap described in the module docstring. The point value is
     the plain mean over all entries.
     """
-    _check_args(n_boot, alpha)
+    check_args(n_boot, alpha)
     mat = _as_matrix(correct, "correct")
     n_seeds, n_items = mat.shape
     rng = np.random.default_rng(seed)
-    means = _resampled_totals([mat], n_boot, rng)[:, 0] / mat.size
-    lo, hi = _percentile_ci(means, alpha)
+    means = resampled_totals([mat], n_boot, rng)[:, 0] / mat.size
+    lo, hi = percentile_ci(means, alpha)
     return Estimate(float(mat.mean()), lo, hi, n_items, n_seeds, int(n_boot), alpha)
 
 
@@ -189,7 +144,7 @@ def bootstrap_pgr(
     of a few items moves the ratio a lot. With gaps of 2-4 points on ~1,000 items expect
     intervals tens of PGR points wide; report them, and the number of seeds, with the value.
     """
-    _check_args(n_boot, alpha)
+    check_args(n_boot, alpha)
     mats = [_as_matrix(x, name) for x, name in (
         (weak_correct, "weak_correct"), (ceiling_correct, "ceiling_correct"),
         (student_correct, "student_correct"))]
@@ -199,7 +154,7 @@ def bootstrap_pgr(
     value = pgr(*(float(m.mean()) for m in mats))
 
     rng = np.random.default_rng(seed)
-    totals = _resampled_totals(mats, n_boot, rng, paired=paired)
+    totals = resampled_totals(mats, n_boot, rng, paired=paired)
     weak, ceiling, student = totals[:, 0], totals[:, 1], totals[:, 2]
     keep = ceiling != weak  # totals are exact integers, so this comparison is exact
     n_dropped = int(n_boot - keep.sum())
@@ -207,8 +162,56 @@ def bootstrap_pgr(
         lo = hi = float("nan")
     else:
         ratios = (student[keep] - weak[keep]) / (ceiling[keep] - weak[keep])
-        lo, hi = _percentile_ci(ratios, alpha)
+        lo, hi = percentile_ci(ratios, alpha)
     return Estimate(value, lo, hi, n_items, n_seeds, int(n_boot), alpha, n_dropped)
+
+
+def bootstrap_sums(
+    arrays: Sequence[ArrayLike],
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> Estimate:
+    """A statistic of per-seed sums of several arrays, with the paired two-level bootstrap CI.
+
+    ``arrays`` share one shape, ``[n_items]`` or ``[n_seeds, n_items]`` (finite reals, e.g. 0/1
+    indicators). ``combine(seed_counts [r, n_seeds], sums [r, len(arrays), n_seeds])`` returns one
+    value per replicate, where ``sums`` are each seed's sums over the resampled items (every item
+    count sums to ``n_items``) and ``seed_counts`` how often each seed was drawn; the point value is
+    ``combine`` of the plain sums with every count 1. Replicates where it is nan (an empty condition)
+    are dropped and counted; more than half dropped gives nan bounds.
+    """
+    check_args(n_boot, alpha)
+    mats = [np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in arrays]
+    if not mats or len({m.shape for m in mats}) != 1 or mats[0].ndim != 2 or mats[0].size == 0:
+        raise ValueError(f"arrays must share one non-empty 1-D or 2-D shape, got {[m.shape for m in mats]}")
+    if not all(np.all(np.isfinite(m)) for m in mats):
+        raise ValueError("arrays must be finite")
+    n_seeds, n_items = mats[0].shape
+    counts, sums = resampled_sums(mats, n_boot, np.random.default_rng(seed))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = float(combine(np.ones((1, n_seeds)), np.stack(mats).sum(axis=2)[None])[0])
+        samples = np.asarray(combine(counts, sums), dtype=np.float64)
+    keep = np.isfinite(samples)
+    n_dropped = int(n_boot - keep.sum())
+    lo, hi = (float("nan"),) * 2 if n_dropped > n_boot / 2 else percentile_ci(samples[keep], alpha)
+    return Estimate(value, lo, hi, n_items, n_seeds, int(n_boot), alpha, n_dropped)
+
+
+def bootstrap_ratio(numerator: ArrayLike, denominator: ArrayLike, **boot: Any) -> Estimate:
+    """Ratio of sums, ``sum(numerator) / sum(denominator)`` over every (seed, item) cell, with the
+    paired two-level bootstrap CI of :func:`bootstrap_sums` (``boot``: n_boot, alpha, seed).
+
+    With 0/1 indicators ``numerator = event & condition`` and ``denominator = condition`` this is the
+    conditional rate P(event | condition) pooled over seeds; nan when the condition never holds.
+    """
+    def ratio(counts: np.ndarray, sums: np.ndarray) -> np.ndarray:
+        totals = np.einsum("rs,rks->rk", counts, sums)
+        return totals[:, 0] / totals[:, 1]  # 0 / 0 is nan: that replicate is dropped
+
+    return bootstrap_sums([numerator, denominator], ratio, **boot)
 
 
 def bootstrap_mean(
@@ -224,7 +227,7 @@ def bootstrap_mean(
     difference); with seeds, each resample draws seeds, then items (two levels), like
     ``bootstrap_accuracy``.
     """
-    _check_args(n_boot, alpha)
+    check_args(n_boot, alpha)
     arr = np.atleast_2d(np.asarray(values, dtype=np.float64))
     if arr.ndim != 2 or arr.size == 0:
         raise ValueError(f"values must be a non-empty [n_items] or [n_seeds, n_items] array, got {np.shape(values)}")
@@ -237,7 +240,7 @@ def bootstrap_mean(
         rows = rng.integers(0, n_seeds, n_seeds)
         cols = rng.integers(0, n_items, n_items)
         samples[b] = arr[np.ix_(rows, cols)].mean()
-    lo, hi = _percentile_ci(samples, alpha)
+    lo, hi = percentile_ci(samples, alpha)
     return Estimate(float(arr.mean()), lo, hi, n_items, n_seeds, n_boot, alpha)
 
 
@@ -254,15 +257,15 @@ def paired_difference(
     Both arrays share one shape (``[n_items]`` or ``[n_seeds, n_items]``). A CI that
     excludes 0 means A and B differ at level ``1 - alpha`` on this test set.
     """
-    _check_args(n_boot, alpha)
+    check_args(n_boot, alpha)
     a = _as_matrix(a_correct, "a_correct")
     b = _as_matrix(b_correct, "b_correct")
     if a.shape != b.shape:
         raise ValueError(f"a and b shapes differ: {a.shape} vs {b.shape}")
     n_seeds, n_items = a.shape
     rng = np.random.default_rng(seed)
-    totals = _resampled_totals([a, b], n_boot, rng, paired=True)
+    totals = resampled_totals([a, b], n_boot, rng, paired=True)
     diffs = (totals[:, 0] - totals[:, 1]) / a.size
-    lo, hi = _percentile_ci(diffs, alpha)
+    lo, hi = percentile_ci(diffs, alpha)
     value = float(a.mean() - b.mean())
     return Estimate(value, lo, hi, n_items, n_seeds, int(n_boot), alpha)

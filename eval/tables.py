@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .atomic import write_bytes_atomic
+from .calibration import N_BINS
 from .stats import Estimate
 
 __all__ = ["ROLES", "ResultRow", "results_markdown", "write_results", "read_results"]
@@ -22,7 +23,11 @@ ROLES = ("weak", "ceiling", "student", "judge")
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One model's test result: accuracy (with CI), optional PGR (with CI), AUROC and a note."""
+    """One model's test result: accuracy (with CI), optional PGR (with CI), AUROC and a note.
+
+    ``ece`` (binary ECE, ``eval.calibration``) and ``brier`` (Brier score) with their CIs are None where
+    they were not computed (results written before they existed).
+    """
 
     method: str
     role: str
@@ -30,6 +35,8 @@ class ResultRow:
     pgr: Estimate | None = None
     auroc: float | None = None
     note: str = ""
+    ece: Estimate | None = None
+    brier: Estimate | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -44,18 +51,25 @@ class ResultRow:
             "pgr": None if self.pgr is None else self.pgr.to_dict(),
             "auroc": None if self.auroc is None else float(self.auroc),
             "note": self.note,
+            "ece": None if self.ece is None else self.ece.to_dict(),
+            "brier": None if self.brier is None else self.brier.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResultRow:
-        """Inverse of :meth:`to_dict`, also accepting JSON nulls for nan."""
+        """Inverse of :meth:`to_dict`, also accepting JSON nulls for nan (and rows without ece / brier)."""
+        def optional(key: str) -> Estimate | None:
+            return None if data.get(key) is None else Estimate.from_dict(data[key])
+
         return cls(
             method=data["method"],
             role=data["role"],
             accuracy=Estimate.from_dict(data["accuracy"]),
-            pgr=None if data.get("pgr") is None else Estimate.from_dict(data["pgr"]),
+            pgr=optional("pgr"),
             auroc=None if data.get("auroc") is None else float(data["auroc"]),
             note=data.get("note", ""),
+            ece=optional("ece"),
+            brier=optional("brier"),
         )
 
 
@@ -77,25 +91,34 @@ def _auroc_text(value: float | None) -> str:
     return f"{value:.3f}"
 
 
+def _optional(est: Estimate | None, pct: bool = True) -> str:
+    return "–" if est is None else est.fmt(pct)
+
+
 def results_markdown(rows: Sequence[ResultRow], title: str | None = None) -> str:
     """GitHub markdown table with one line per row (plus an optional ``### title``).
 
-    Columns: method | accuracy % [CI] | AUROC | PGR % [CI] | n items | seeds | note.
+    Columns: method | accuracy % [CI] | AUROC | ECE % [CI] | Brier [CI] | PGR % [CI] | n items | seeds | note;
+    the ECE and Brier columns only when some row has them (tables of older results do not).
     """
     level = _level_label(rows) if rows else "95% CI"
-    header = ["method", f"accuracy % [{level}]", "AUROC", f"PGR % [{level}]",
-              "n items", "seeds", "note"]
+    calibrated = any(r.ece is not None or r.brier is not None for r in rows)
+    ece_bins = f", {N_BINS} bins" if calibrated else ""
+    header = ["method", f"accuracy % [{level}]", "AUROC",
+              *([f"ECE %{ece_bins} [{level}]", f"Brier [{level}]"] if calibrated else []),
+              f"PGR % [{level}]", "n items", "seeds", "note"]
     lines = []
     if title:
         lines += [f"### {_cell(title)}", ""]
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * 5 + ["---"]) + "|")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|")
     for row in rows:
         cells = [
             _cell(row.method),
             row.accuracy.fmt(),
             _auroc_text(row.auroc),
-            "–" if row.pgr is None else row.pgr.fmt(),
+            *([_optional(row.ece), _optional(row.brier, pct=False)] if calibrated else []),
+            _optional(row.pgr),
             str(row.accuracy.n_items),
             str(row.accuracy.n_seeds),
             _cell(row.note),
@@ -126,6 +149,7 @@ def _json_safe(obj: Any) -> Any:
 
 
 _CSV_FIELDS = ["method", "role", "accuracy", "accuracy_lo", "accuracy_hi", "auroc",
+               "ece", "ece_lo", "ece_hi", "brier", "brier_lo", "brier_hi",
                "pgr", "pgr_lo", "pgr_hi", "pgr_dropped", "n_items", "n_seeds", "n_boot",
                "alpha", "note"]
 
@@ -143,6 +167,9 @@ def _csv_text(rows: Sequence[ResultRow]) -> str:
             "method": r.method, "role": r.role,
             "accuracy": num(acc.value), "accuracy_lo": num(acc.lo), "accuracy_hi": num(acc.hi),
             "auroc": num(r.auroc),
+            **{f"{key}{part}": num(getattr(est, attr) if est else None)
+               for key, est in (("ece", r.ece), ("brier", r.brier))
+               for part, attr in (("", "value"), ("_lo", "lo"), ("_hi", "hi"))},
             "pgr": num(p.value if p else None), "pgr_lo": num(p.lo if p else None),
             "pgr_hi": num(p.hi if p else None), "pgr_dropped": "" if p is None else p.n_dropped,
             "n_items": acc.n_items, "n_seeds": acc.n_seeds, "n_boot": acc.n_boot,

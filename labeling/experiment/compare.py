@@ -16,13 +16,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from eval import Estimate, paired_difference, plot_grouped_bars
+from eval import N_BINS, Estimate, paired_difference, plot_grouped_bars
 
 from labeling.config import CompareDataset, ExperimentConfig
 from labeling.config.loading import apply_overrides, validate
 from labeling.exec.backends import BackendSpec
 from labeling.experiment.pipeline import run_pipeline
 from labeling.experiment.preflight import check_experiment
+from labeling.experiment.supervision import (
+    plot_compare_supervision,
+    supervision_compare_markdown,
+    supervision_compare_rows,
+)
 from labeling.store import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -77,7 +82,8 @@ def comparison_rows(cfg: ExperimentConfig, dataset: str, results_dir: Path) -> l
     for r in data["rows"]:
         if r["note"].startswith("label quality"):
             continue
-        entry = {"dataset": dataset, "method": r["method"], "role": r["role"], "accuracy": r["accuracy"], "pgr": r["pgr"]}
+        entry = {"dataset": dataset, "method": r["method"], "role": r["role"], "accuracy": r["accuracy"], "pgr": r["pgr"],
+                 "ece": r.get("ece"), "brier": r.get("brier")}  # older results.json files have neither
         if r["role"] == "student" and r["method"] != baseline:
             diff = paired_difference(
                 _correct_matrix(correct, r["method"]), base, n_boot=cfg.eval.n_boot, alpha=cfg.eval.alpha, seed=cfg.eval.seed
@@ -142,26 +148,27 @@ def diagnostic_markdown(rows: list[dict]) -> str:
     return "\n".join(parts + [""])
 
 
-def _fmt(est: dict | None) -> str:
+def _fmt(est: dict | None, pct: bool = True) -> str:
     """An estimate from results.json in the one table format of ``eval`` (``Estimate.fmt``); – when absent."""
     if not est or est.get("value") is None:
         return "–"
-    return Estimate.from_dict(est).fmt()
+    return Estimate.from_dict(est).fmt(pct)
 
 
 def comparison_markdown(rows: list[dict], baseline: str) -> str:
-    """One markdown table per dataset (Lang et al. Table 2 style), 95% CIs in brackets."""
+    """One markdown table per dataset (Lang et al. Table 2 style, plus ECE and Brier), 95% CIs in brackets."""
     parts = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         parts += [
             f"### {dataset}",
             "",
-            f"| method | accuracy % | PGR % | Δ accuracy vs `{baseline}` (points) | note |",
-            "|---|---:|---:|---:|---|",
+            f"| method | accuracy % | PGR % | Δ accuracy vs `{baseline}` (points) | ECE % ({N_BINS} bins) | Brier | note |",
+            "|---|---:|---:|---:|---:|---:|---|",
         ]
         for r in (r for r in rows if r["dataset"] == dataset):
             parts.append(
-                f"| {r['method']} | {_fmt(r['accuracy'])} | {_fmt(r['pgr'])} | {_fmt(r.get('vs_baseline'))} | {r['note']} |"
+                f"| {r['method']} | {_fmt(r['accuracy'])} | {_fmt(r['pgr'])} | {_fmt(r.get('vs_baseline'))} "
+                f"| {_fmt(r.get('ece'))} | {_fmt(r.get('brier'), pct=False)} | {r['note']} |"
             )
         parts.append("")
     return "\n".join(parts)
@@ -227,6 +234,7 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     rows: list[dict] = []
     bias: list[dict] = []
     diagnostics: list[dict] = []
+    supervision: list[dict] = []
     entries = [(entry, entry_config(cfg, entry)) for entry in compare_entries(cfg)]
     for _, entry_cfg in entries:  # every entry's models before the first entry's first stage
         check_experiment(entry_cfg, chat_models=backend is None)
@@ -235,19 +243,21 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
         rows += comparison_rows(cfg, entry.label, results_dir)
         bias += position_bias_rows(entry.label, results_dir)
         diagnostics += diagnostic_rows(entry.label, results_dir)
+        supervision += supervision_compare_rows(entry.label, results_dir)
     out = Path(cfg.output_dir) / cfg.name
-    text = (comparison_markdown(rows, baseline_method(cfg)) + position_bias_markdown(bias)
-            + diagnostic_markdown(diagnostics))
+    text = (comparison_markdown(rows, baseline_method(cfg)) + supervision_compare_markdown(supervision)
+            + position_bias_markdown(bias) + diagnostic_markdown(diagnostics))
     atomic_write_text(out / "compare.md", text)
-    summary = {"baseline": baseline_method(cfg), "rows": rows, "position_bias": bias,
-               "transcript_probe": diagnostics}
+    summary = {"baseline": baseline_method(cfg), "rows": rows, "student_vs_supervisor": supervision,
+               "position_bias": bias, "transcript_probe": diagnostics}
     atomic_write_text(out / "compare.json", json.dumps(summary, indent=2))
     flat = [
         {
             "dataset": r["dataset"],
             "method": r["method"],
             "role": r["role"],
-            **{f"{k}_{part}": (r.get(k) or {}).get(part) for k in ("accuracy", "pgr", "vs_baseline") for part in ("value", "lo", "hi")},
+            **{f"{k}_{part}": (r.get(k) or {}).get(part) for k in ("accuracy", "pgr", "vs_baseline", "ece", "brier")
+               for part in ("value", "lo", "hi")},
             "note": r["note"],
         }
         for r in rows
@@ -255,6 +265,7 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     pd.DataFrame(flat).to_csv(out / "compare.csv", index=False)
     plot_comparison(rows, out / "compare_pgr.png")
     plot_judge_transcripts(rows, out / "compare_judges.png")
+    plot_compare_supervision(supervision, out / "compare_supervision.png")
     print(text)
     log.info("comparison written to %s", out)
     return out

@@ -10,9 +10,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from eval import (
+    N_BINS,
     ResultRow,
     auroc,
     bootstrap_accuracy,
+    bootstrap_brier,
+    bootstrap_ece,
     bootstrap_mean,
     bootstrap_pgr,
     correctness,
@@ -26,6 +29,7 @@ from labeling.data.stage import Splits
 from labeling.exec.hardware import cpu_model_name
 from labeling.exec.threads import available_cores
 from labeling.experiment.probe import transcript_diagnostic
+from labeling.experiment.supervision import supervision_rows, supervision_section, write_figures
 from labeling.stages.trained import training_machine
 from labeling.stages.transcripts import debate_engine_dtype
 from labeling.store import atomic_write_parquet, atomic_write_text
@@ -46,12 +50,26 @@ def source_label(cfg: ExperimentConfig, protocol: str, ensemble: str) -> str:
     return name if ensemble == "single" else f"{name}, {ensemble.replace('_', ' ')} (k={len(cfg.debate.seeds)})"
 
 
+WEAK_FLOOR_ROW, CEILING_ROW = "weak floor (weak model, gold labels)", "ceiling (strong model, gold labels)"
+
+
+def student_methods(cfg: ExperimentConfig, outcomes: list) -> list[tuple[str, tuple]]:
+    """Each student's table name and its (label source, loss label) key, in table order."""
+    show_loss = len(cfg.training.student_losses) > 1
+    return [
+        (f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels"
+         + (f", {loss} loss" if show_loss else ""), (source, loss))
+        for source, loss in outcomes[0].students
+    ]
+
+
 def build_rows(
     cfg: ExperimentConfig, splits: Splits, outcomes: list
-) -> tuple[list, dict[str, np.ndarray]]:
-    """Accuracy (and PGR for students) rows, CIs over test items and training seeds.
+) -> tuple[list, dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Accuracy (and PGR for students), ECE and Brier rows, CIs over test items and training seeds.
 
-    Also returns, per test-set method, its [n_seeds, n_items] correctness (for paired comparisons).
+    Also returns, per test-set method, its [n_seeds, n_items] correctness (for paired comparisons), and
+    per row its [n_seeds, n_items] probabilities with the labels they are scored against (for figures).
     """
     ev = cfg.eval
     boot = {"n_boot": ev.n_boot, "alpha": ev.alpha, "seed": ev.seed}
@@ -59,11 +77,13 @@ def build_rows(
     train_y = splits["strong_train"]["label"].to_numpy()
 
     correct_by_method: dict[str, np.ndarray] = {}
+    probs_by_method: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def row(method: str, role: str, probs: list[np.ndarray], labels: np.ndarray, note: str = "", pgr=None):
-        correct = _correct(probs, labels)
+        correct, stacked = _correct(probs, labels), np.stack(probs)
         if labels is test_y:
             correct_by_method[method] = correct
+        probs_by_method[method] = (stacked, labels)
         return ResultRow(
             method=method,
             role=role,
@@ -71,32 +91,26 @@ def build_rows(
             pgr=pgr,
             auroc=float(np.mean([auroc(p, labels) for p in probs])),
             note=note,
+            ece=bootstrap_ece(stacked, labels, N_BINS, **boot),
+            brier=bootstrap_brier(stacked, labels, **boot),
         )
 
     weak_probs = [o.floor.predictions["test"] for o in outcomes]
     ceiling_probs = [o.ceiling.predictions["test"] for o in outcomes]
     weak_c, ceil_c = _correct(weak_probs, test_y), _correct(ceiling_probs, test_y)
-    rows = [
-        row("weak floor (weak model, gold labels)", "weak", weak_probs, test_y),
-        row("ceiling (strong model, gold labels)", "ceiling", ceiling_probs, test_y),
-    ]
-    first = outcomes[0]
-    show_loss = len(cfg.training.student_losses) > 1
+    rows = [row(WEAK_FLOOR_ROW, "weak", weak_probs, test_y), row(CEILING_ROW, "ceiling", ceiling_probs, test_y)]
     gap_note = ""
     if ceil_c.mean() <= weak_c.mean():
         gap_note = "ceiling not above weak floor: PGR meaningless"
         log.warning("the ceiling (%.3f) is not above the weak floor (%.3f): PGR is meaningless", ceil_c.mean(), weak_c.mean())
-    for source, loss in first.students:
-        probs = [o.students[(source, loss)].predictions["test"] for o in outcomes]
+    for method, key in student_methods(cfg, outcomes):
+        probs = [o.students[key].predictions["test"] for o in outcomes]
         pgr = bootstrap_pgr(weak_c, ceil_c, _correct(probs, test_y), **boot)
-        method = f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels"
-        rows.append(
-            row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, note=gap_note, pgr=pgr)
-        )
+        rows.append(row(method, "student", probs, test_y, note=gap_note, pgr=pgr))
     rows += [row(method, "judge", probs, test_y) for method, probs in judge_test_predictions(cfg, outcomes)]
     for method, labels, gold, note in label_quality_inputs(cfg, outcomes, train_y):
         rows.append(row(method, "judge", labels, gold, note=note))
-    return rows, correct_by_method
+    return rows, correct_by_method, probs_by_method
 
 
 def judge_test_predictions(cfg: ExperimentConfig, outcomes: list) -> list[tuple[str, list[np.ndarray]]]:
@@ -206,6 +220,28 @@ def machine_summary(cfg: ExperimentConfig, debated: bool) -> dict:
     }
 
 
+CALIBRATION = {
+    "ece_bins": N_BINS,
+    "ece": "binary: P(label = 1) against the 0/1 label in equal-width bins, per training seed, then averaged",
+    "brier": "mean over seeds and items of (P(label = 1) - label)^2",
+}
+
+
+def stage_paths(outcomes: list) -> dict:
+    """Per training seed, the stage folders behind every model of the table."""
+    return {
+        f"seed{o.seed}": {
+            "weak_floor": str(o.floor.stage.path),
+            "ceiling": str(o.ceiling.stage.path),
+            "judges": {f"{src.protocol}/{src.ensemble}": [str(j.stage.path) for j in js] for src, js in o.judges.items()},
+            "students": {
+                f"{src.protocol}/{src.ensemble}/{loss}": str(st.stage.path) for (src, loss), st in o.students.items()
+            },
+        }
+        for o in outcomes
+    }
+
+
 def write_report(
     cfg: ExperimentConfig,
     splits: Splits,
@@ -215,12 +251,19 @@ def write_report(
     *,
     seconds: float,
 ) -> list:
-    """Write results.{md,json,csv} (the transcript diagnostic after the table), .png, manifest, examples; print."""
-    rows, correct = build_rows(cfg, splits, outcomes)
+    """Write results.{md,json,csv} (the student-vs-supervisor and transcript sections after the table), the
+    figures, manifest, examples; print."""
+    rows, correct, probs = build_rows(cfg, splits, outcomes)
+    students = [(method, key[0]) for method, key in student_methods(cfg, outcomes)]
+    supervision = supervision_rows(cfg, outcomes, splits["test"]["label"].to_numpy(), students, correct,
+                                   (WEAK_FLOOR_ROW, CEILING_ROW))
     bias = position_bias_estimates(cfg, outcomes)
     diagnostic, diagnostic_numbers = transcript_diagnostic(cfg, splits, transcripts, outcomes)
+    appendix = "\n".join(part for part in (supervision_section(supervision), diagnostic) if part)
     meta = {
         "machine": machine_summary(cfg, debated=bool(transcripts)),
+        "calibration": CALIBRATION,
+        "student_vs_supervisor": [r.to_dict() for r in supervision],
         "position_bias": {p: e.to_dict() for p, e in bias.items()},
         "transcript_probe": diagnostic_numbers,
         "experiment": cfg.name,
@@ -231,30 +274,19 @@ def write_report(
         "models": cfg.models.model_dump(mode="json"),
         "wall_seconds_this_invocation": round(seconds, 1),
         "transcripts": transcript_stats(transcripts),
-        "stages": {
-            f"seed{o.seed}": {
-                "weak_floor": str(o.floor.stage.path),
-                "ceiling": str(o.ceiling.stage.path),
-                "judges": {
-                    f"{src.protocol}/{src.ensemble}": [str(j.stage.path) for j in js] for src, js in o.judges.items()
-                },
-                "students": {
-                    f"{src.protocol}/{src.ensemble}/{loss}": str(st.stage.path) for (src, loss), st in o.students.items()
-                },
-            }
-            for o in outcomes
-        },
+        "stages": stage_paths(outcomes),
     }
-    paths = write_results(rows, out, name="results", meta=meta, appendix=diagnostic)
+    paths = write_results(rows, out, name="results", meta=meta, appendix=appendix)
     title = f"{cfg.name}: {cfg.data.dataset}, {len(splits['test'])} test items, training seeds {cfg.training.seeds}"
     plot_results(rows, out / "results.png", title=title)
+    write_figures(rows, probs, supervision, out, title)
     write_examples(transcripts, splits, out / "transcript_examples.md")
     atomic_write_text(out / "manifest.json", json.dumps(meta, indent=2))
     atomic_write_parquet(
         correctness_frame(correct, splits["test"]["id"].astype(str).tolist(), [o.seed for o in outcomes]),
         out / "test_correct.parquet",
     )
-    print(results_markdown(rows, title=title) + (f"\n{diagnostic}" if diagnostic else ""))
+    print(results_markdown(rows, title=title) + (f"\n{appendix}" if appendix else ""))
     for protocol, est in bias.items():
         print(
             f"position bias, judge <- {protocol}: P(correct | A argues correct) - P(correct | B argues correct) = "

@@ -118,3 +118,27 @@ def test_bootstrap_mean_covers_the_true_mean_at_about_the_nominal_rate() -> None
         for i in range(150)
     )
     assert 0.88 <= covered / 150 <= 0.99
+
+
+def test_ratio_of_sums_is_a_conditional_rate_with_the_accuracy_draws():
+    from eval.stats import bootstrap_ratio
+
+    rng = np.random.default_rng(7)
+    event, condition = rng.random((3, 200)) < 0.5, rng.random((3, 200)) < 0.4
+    est = bootstrap_ratio(event & condition, condition, n_boot=500, seed=2)
+    assert est.value == pytest.approx((event & condition).sum() / condition.sum())
+    assert est.lo < est.value < est.hi and (est.n_seeds, est.n_items) == (3, 200)
+    # a condition that always holds gives the accuracy bootstrap exactly (the same seed and item draws)
+    plain = bootstrap_accuracy(event, n_boot=500, seed=2)
+    assert bootstrap_ratio(event, np.ones((3, 200)), n_boot=500, seed=2) == plain
+
+
+def test_ratio_drops_replicates_without_the_condition():
+    from eval.stats import bootstrap_ratio
+
+    condition = np.zeros(20)
+    condition[0] = 1
+    est = bootstrap_ratio(condition, condition, n_boot=400, seed=0)
+    assert est.value == 1.0 and est.n_dropped > 100  # item 0 missing from about 36% of the resamples
+    never = bootstrap_ratio(np.zeros(5), np.zeros(5), n_boot=50)
+    assert np.isnan([never.value, never.lo, never.hi]).all() and never.n_dropped == 50

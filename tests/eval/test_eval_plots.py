@@ -56,3 +56,23 @@ def test_series_colors_are_distinct_for_every_series(n):
     colors = series_colors(n)
     assert len(colors) == n
     assert len(set(colors)) == n  # the grid's 11 student rows once shared tab10's first blue
+
+
+def test_reliability_diagram_and_supervision_scatter_are_pngs(tmp_path):
+    import numpy as np
+
+    from eval.deception import student_vs_supervisor
+    from eval.plots_metrics import plot_reliability, plot_supervision
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(60) < 0.5).astype(int)
+    panels = {"models": {"a": (rng.random((2, 60)), labels), "b": (rng.random(60), labels)},
+              "labels": {"c": (np.clip(labels * 0.8 + 0.1, 0, 1), labels)}}
+    weak, ceiling = rng.random((2, 60)) < 0.6, rng.random((2, 60)) < 0.8
+    rows = [student_vs_supervisor(f"student <- {m}", sup, rng.random((2, 60)) < 0.7, weak, ceiling, n_boot=50)
+            for m in ("none", "debate") for sup in ("weak floor", "its labeler")]
+    for path in (plot_reliability(panels, tmp_path / "r.png", title="t"),
+                 plot_supervision({"test": rows}, tmp_path / "s.png", title="t"),
+                 plot_supervision({}, tmp_path / "empty.png")):
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "s.png").stat().st_size > (tmp_path / "empty.png").stat().st_size

@@ -97,3 +97,36 @@ def test_an_appendix_follows_the_table_in_markdown_only(tmp_path):
 def test_unknown_role_is_rejected():
     with pytest.raises(ValueError):
         ResultRow("x", "teacher", Estimate(0.5, 0.4, 0.6, 10, 1, 100))
+
+
+def _calibrated_rows() -> list[ResultRow]:
+    est = lambda v: Estimate(v, v - 0.01, v + 0.02, n_items=1000, n_seeds=3, n_boot=2000)  # noqa: E731
+    rows = _rows()
+    return [ResultRow(r.method, r.role, r.accuracy, r.pgr, r.auroc, r.note, ece=est(0.042 + i / 100), brier=est(0.2))
+            for i, r in enumerate(rows)]
+
+
+def test_ece_and_brier_are_columns_with_cis_in_every_file(tmp_path):
+    rows = _calibrated_rows()
+    lines = results_markdown(rows).strip().splitlines()
+    assert lines[0] == ("| method | accuracy % [95% CI] | AUROC | ECE %, 15 bins [95% CI] | Brier [95% CI] "
+                        "| PGR % [95% CI] | n items | seeds | note |")
+    assert "| 72.9 [70.1, 75.6] | 0.800 | 5.2 [4.2, 7.2] | 0.200 [0.190, 0.220] | – | 1000 | 3 |" in lines[3]
+    assert len({line.replace("\\|", "").count("|") for line in lines}) == 1
+    paths = write_results(rows, tmp_path)
+    back, _ = read_results(paths["json"])
+    assert [r.ece for r in back] == [r.ece for r in rows] and back[0].brier == rows[0].brier
+    with paths["csv"].open() as fh:
+        record = next(csv.DictReader(fh))
+    assert float(record["ece"]) == pytest.approx(0.042) and float(record["brier_hi"]) == pytest.approx(0.22)
+
+
+def test_results_json_without_the_new_fields_still_loads(tmp_path):
+    old = {"meta": {"dataset": "sciq"}, "rows": [
+        {"method": "weak", "role": "weak", "accuracy": Estimate(0.6, 0.5, 0.7, 10, 1, 100).to_dict(),
+         "pgr": None, "auroc": 0.6, "note": ""}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(old))
+    rows, meta = read_results(path)
+    assert rows[0].ece is None and rows[0].brier is None and meta == {"dataset": "sciq"}
+    assert "ECE" not in results_markdown(rows)  # an old table renders as it did

@@ -160,3 +160,42 @@ def test_compare_files_report_the_transcript_diagnostic(grid) -> None:
     for name, numbers in measured.items():
         gain = numbers["judge_transcript_gain"]
         assert f"| sciq | {name} | {100 * gain['value']:.1f} [" in text
+
+
+def test_compare_files_report_calibration_and_student_vs_supervisor(grid) -> None:
+    cfg, out = grid
+    summary = json.loads((out / "compare.json").read_text())
+    assert all(r["ece"]["value"] is not None and r["brier"]["value"] is not None for r in summary["rows"])
+    measured = json.loads((out / "sciq" / "results.json").read_text())["meta"]["student_vs_supervisor"]
+    assert summary["student_vs_supervisor"] == [{"dataset": "sciq", **r} for r in measured]
+    students = {r["method"] for r in summary["rows"] if r["role"] == "student"}
+    assert {r["method"] for r in measured} == students
+    # every student against the weak floor; all but the no-oversight single judge's also against its labeler
+    assert len(measured) == 2 * len(students) - 2
+    text = (out / "compare.md").read_text()
+    assert "| ECE % (15 bins) | Brier | note |" in text
+    assert "### student vs weak supervisor: sciq" in text
+    ensemble = next(r for r in measured if "debate ensemble (k=2) labels, xent" in r["method"]
+                    and r["supervisor"] == "its labeler")
+    assert f"| {ensemble['method']} | its labeler |" in text
+    assert "ece_value" in pd.read_csv(out / "compare.csv").columns
+    assert (out / "compare_supervision.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_reads_results_written_before_the_new_metrics(grid, tmp_path) -> None:
+    import shutil
+
+    from labeling.experiment.compare import comparison_markdown, comparison_rows
+    from labeling.experiment.supervision import supervision_compare_markdown, supervision_compare_rows
+
+    cfg, out = grid
+    old = tmp_path / "old"
+    shutil.copytree(out / "sciq", old, ignore=shutil.ignore_patterns("*.png"))
+    data = json.loads((old / "results.json").read_text())
+    for row in data["rows"]:
+        del row["ece"], row["brier"]
+    del data["meta"]["student_vs_supervisor"], data["meta"]["calibration"]
+    (old / "results.json").write_text(json.dumps(data))
+    rows = comparison_rows(cfg, "old", old)
+    assert all(r["ece"] is None for r in rows) and "| – | – |" in comparison_markdown(rows, "x")
+    assert supervision_compare_rows("old", old) == [] and supervision_compare_markdown([]) == ""

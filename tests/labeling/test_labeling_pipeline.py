@@ -104,6 +104,45 @@ def test_results_table_and_plot(finished_run) -> None:
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_calibration_and_student_vs_supervisor_are_in_the_results(finished_run) -> None:
+    import numpy as np
+
+    _, out = finished_run
+    data = json.loads((out / "results.json").read_text())
+    for row in data["rows"]:  # every model row, weak-label rows included
+        for key in ("ece", "brier"):
+            assert 0.0 <= row[key]["value"] <= 1.0 and row[key]["n_boot"] == 200, (row["method"], key)
+    assert data["meta"]["calibration"]["ece_bins"] == 15
+    text = (out / "results.md").read_text()
+    assert "| ECE %, 15 bins [95% CI] | Brier [95% CI] |" in text.splitlines()[0]
+
+    rows = data["meta"]["student_vs_supervisor"]
+    assert [(r["method"], r["supervisor"]) for r in rows] == [
+        ("student <- no oversight labels", "weak floor"),  # its labeler is the weak floor: one row
+        ("student <- debate labels", "weak floor"),
+        ("student <- debate labels", "its labeler"),
+    ]
+    correct = pd.read_parquet(out / "test_correct.parquet")
+
+    def matrix(method: str) -> np.ndarray:
+        part = correct[correct["method"] == method].sort_values(["seed", "id"])
+        return np.stack([g["correct"].to_numpy(dtype=bool) for _, g in part.groupby("seed")])
+
+    supervisors = {"weak floor": "weak floor (weak model, gold labels)",
+                   "its labeler": "judge <- debate, test with transcripts"}
+    for r in rows:  # agreement recomputed from the stored per-seed correctness: the seeds are paired
+        student, supervisor = matrix(r["method"]), matrix(supervisors[r["supervisor"]])
+        assert r["agreement"]["value"] == pytest.approx((student == supervisor).mean())
+        assert r["supervisor_wrong"] == pytest.approx((~supervisor).sum() / len(supervisor))
+        if r["inheritance"]["value"] is not None:
+            assert r["inheritance"]["value"] + r["correction"]["value"] == pytest.approx(1.0)
+    section = text.partition("## Student vs weak supervisor")[2]
+    assert section and "| student <- debate labels | its labeler |" in section
+    assert section.index("| student <- debate") < section.index("## Transcript-information")
+    for name in ("results_reliability.png", "results_supervision.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
 def test_transcript_diagnostic_is_a_report_section_and_never_a_label_source(finished_run) -> None:
     from labeling.experiment.pipeline import label_sources
     from labeling.experiment.probe import SECTION_TITLE
