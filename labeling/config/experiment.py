@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from training import TrainConfig
 
 from labeling.config.base import StrictSection, section_from
+from labeling.config.bootstrap import BootstrapLink, chain_problem
 from labeling.config.debate import Auto, DebateConfig, PositiveInt, RayConfig
 from labeling.config.loading import apply_overrides, read_yaml, validate
 
@@ -60,6 +61,11 @@ TrainSettings = section_from(
 )
 
 
+def source_names(protocol: str, ensemble: str) -> set[str]:
+    """How settings name a label source: ``protocol/ensemble``, and ``protocol`` alone for its single judge."""
+    return {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
+
+
 class LossSpec(StrictSection):
     """A student loss, its parameters, and optionally which label sources it is trained on."""
 
@@ -73,10 +79,7 @@ class LossSpec(StrictSection):
 
     def applies_to(self, protocol: str, ensemble: str) -> bool:
         """True when a student with this loss is trained on the labels of (protocol, ensemble)."""
-        if self.sources is None:
-            return True
-        names = {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
-        return bool(names & set(self.sources))
+        return self.sources is None or bool(source_names(protocol, ensemble) & set(self.sources))
 
     @property
     def label(self) -> str:
@@ -112,6 +115,16 @@ class TrainingConfig(StrictSection):
         "auto", description="autocast precision; auto = bf16 only where the hardware runs it natively"
     )
     predict_batch_size: int = Field(16, gt=0)
+    bootstrap: list[BootstrapLink] = Field(
+        default_factory=list,
+        description="bootstrapping chain, weak -> these models -> strong, each trained on the previous one's "
+        "labels: {num_hidden_layers: N} (models.strong cut to N layers) or {path, num_hidden_layers}; [] = off",
+    )
+    bootstrap_sources: list[str] = Field(
+        default_factory=lambda: ["none"],
+        description="label sources a bootstrapping chain starts from, as 'protocol' (its single judge) or "
+        "'protocol/ensemble' (e.g. debate/debate_ensemble)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -212,6 +225,18 @@ class ExperimentConfig(StrictSection):
     prompted_judge: PromptedJudgeConfig | None = Field(
         default=None, description="also label with a prompted (not fine-tuned) judge; null = off"
     )
+
+    @model_validator(mode="after")
+    def _bootstrap_chain_fits(self) -> "ExperimentConfig":
+        if not self.training.bootstrap:
+            return self
+        if problem := chain_problem(self.training.bootstrap, self.models.weak, self.models.strong):
+            raise ValueError(problem)
+        unknown = [s for s in self.training.bootstrap_sources if s.split("/")[0] not in self.debate.protocols]
+        if unknown or not self.training.bootstrap_sources:
+            raise ValueError(f"training.bootstrap_sources: {unknown or 'empty'}: give label sources "
+                             f"of protocols in debate.protocols {self.debate.protocols}")
+        return self
 
 
 def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:
