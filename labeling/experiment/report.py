@@ -21,11 +21,13 @@ from eval import (
     write_results,
 )
 
-from labeling.config import ExperimentConfig
+from labeling.config import ExperimentConfig, chain_description
 from labeling.data.stage import Splits
 from labeling.exec.hardware import cpu_model_name
 from labeling.exec.threads import available_cores
+from labeling.experiment.bootstrap import link_test_predictions
 from labeling.experiment.probe import transcript_diagnostic
+from labeling.stages.bootstrap import FOLDS
 from labeling.stages.trained import training_machine
 from labeling.stages.transcripts import debate_engine_dtype
 from labeling.store import atomic_write_parquet, atomic_write_text
@@ -44,6 +46,11 @@ def source_label(cfg: ExperimentConfig, protocol: str, ensemble: str) -> str:
     if ensemble == "prompted":
         return f"{name}, prompted judge"
     return name if ensemble == "single" else f"{name}, {ensemble.replace('_', ' ')} (k={len(cfg.debate.seeds)})"
+
+
+def chain_suffix(cfg: ExperimentConfig, source) -> str:
+    """What a bootstrapped source adds to its rows' names, e.g. ``, bootstrapped via 16 layers``."""
+    return f", bootstrapped via {chain_description(cfg.training.bootstrap)}" if source.bootstrapped else ""
 
 
 def build_rows(
@@ -89,11 +96,16 @@ def build_rows(
     for source, loss in first.students:
         probs = [o.students[(source, loss)].predictions["test"] for o in outcomes]
         pgr = bootstrap_pgr(weak_c, ceil_c, _correct(probs, test_y), **boot)
-        method = f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels"
+        method = f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels{chain_suffix(cfg, source)}"
         rows.append(
             row(method + (f", {loss} loss" if show_loss else ""), "student", probs, test_y, note=gap_note, pgr=pgr)
         )
     rows += [row(method, "judge", probs, test_y) for method, probs in judge_test_predictions(cfg, outcomes)]
+    for source, depth, probs in link_test_predictions(outcomes):
+        link = cfg.training.bootstrap[depth - 1].describe()
+        made_by = "the source's" if depth == 1 else f"link {depth - 1}'s"
+        rows.append(row(f"bootstrap link {depth} ({link}) <- {source_label(cfg, source.protocol, source.ensemble)} labels",
+                        "bootstrap", probs, test_y, note=f"trained on {made_by} labels; its {FOLDS} fold models averaged"))
     for method, labels, gold, note in label_quality_inputs(cfg, outcomes, train_y):
         rows.append(row(method, "judge", labels, gold, note=note))
     return rows, correct_by_method
@@ -131,7 +143,7 @@ def label_quality_inputs(
     found = []
     for source in outcomes[0].labels:
         labels = [o.labels[source] for o in outcomes]
-        name = source_label(cfg, source.protocol, source.ensemble)
+        name = source_label(cfg, source.protocol, source.ensemble) + chain_suffix(cfg, source)
         # Items without a label (every transcript behind them failed) are the same for every training seed.
         labeled = ~np.any(np.isnan(np.stack(labels)), axis=0)
         note = "label quality" + ("" if labeled.all() else f"; {int((~labeled).sum())} items without a label (failed transcripts)")
@@ -239,8 +251,11 @@ def write_report(
                     f"{src.protocol}/{src.ensemble}": [str(j.stage.path) for j in js] for src, js in o.judges.items()
                 },
                 "students": {
-                    f"{src.protocol}/{src.ensemble}/{loss}": str(st.stage.path) for (src, loss), st in o.students.items()
+                    f"{src.protocol}/{src.ensemble}{'/bootstrap' if src.bootstrapped else ''}/{loss}": str(st.stage.path)
+                    for (src, loss), st in o.students.items()
                 },
+                "bootstrap": {f"{src.protocol}/{src.ensemble}": [[str(m.stage.path) for m in folds] for folds in links]
+                              for src, links in o.links.items()},
             }
             for o in outcomes
         },
