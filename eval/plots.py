@@ -17,6 +17,7 @@ _ROLE_COLORS = {
     "ceiling": "#3b5b92",
     "student": "#e08a2c",
     "judge": "#7b5ea7",
+    "bootstrap": "#5a9e6f",
 }
 
 

@@ -18,7 +18,7 @@ from .stats import Estimate
 
 __all__ = ["ROLES", "ResultRow", "results_markdown", "write_results", "read_results"]
 
-ROLES = ("weak", "ceiling", "student", "judge")
+ROLES = ("weak", "ceiling", "student", "judge", "bootstrap")  # bootstrap: an intermediate model of a chain
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"))
 
 
+@pytest.fixture(scope="session")
+def deep_tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny random Llama with 5 layers: room for cuts between a 1-layer weak and the whole strong model."""
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama-5"), num_layers=5)
+
+
 @pytest.fixture
 def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any training or prediction fail: for checking that finished stages are reused."""

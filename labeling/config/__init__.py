@@ -6,6 +6,7 @@ path from a file and a command line to a validated model.
 """
 
 from labeling.config.base import ConfigError, DerivedSection, StrictSection, section_from
+from labeling.config.bootstrap import BootstrapLink, chain_description
 from labeling.config.debate import (
     Auto,
     DebateConfig,
@@ -29,6 +30,7 @@ from labeling.config.experiment import (
     TrainingConfig,
     TrainSettings,
     load_config,
+    source_names,
 )
 from labeling.config.loading import (
     Shorthand,
@@ -45,9 +47,9 @@ from labeling.config.loading import (
 )
 
 __all__ = [
-    "Auto", "CompareConfig", "CompareDataset", "ConfigError", "DataConfig", "DebateConfig", "DebateSettings",
+    "Auto", "BootstrapLink", "CompareConfig", "CompareDataset", "ConfigError", "DataConfig", "DebateConfig", "DebateSettings",
     "DerivedSection", "EngineConfig", "Ensemble", "EvalConfig", "ExperimentConfig", "LossSpec", "ModelConfig",
     "ModelsConfig", "PositiveInt", "PromptedJudgeConfig", "RayConfig", "SamplingSettings", "Shorthand",
-    "StrictSection", "TrainSettings", "TrainingConfig", "add_config_args", "apply_overrides", "config_hash", "float_or_auto", "int_or_auto",
-    "load_config", "load_from_args", "parse_override", "read_yaml", "section_from", "set_key", "validate",
+    "StrictSection", "TrainSettings", "TrainingConfig", "add_config_args", "apply_overrides", "chain_description", "config_hash", "float_or_auto", "int_or_auto",
+    "load_config", "load_from_args", "parse_override", "read_yaml", "section_from", "set_key", "source_names", "validate",
 ]

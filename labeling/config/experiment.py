@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from training import TrainConfig
 
 from labeling.config.base import StrictSection, section_from
+from labeling.config.bootstrap import BootstrapLink, chain_problem
 from labeling.config.debate import Auto, DebateConfig, PositiveInt, RayConfig
 from labeling.config.loading import apply_overrides, read_yaml, validate
 
@@ -62,7 +63,7 @@ TrainSettings = section_from(
 
 
 def source_names(protocol: str, ensemble: str) -> set[str]:
-    """The names a loss's ``sources`` may use for the labels of (protocol, ensemble)."""
+    """How settings name a label source: ``protocol/ensemble``, and ``protocol`` alone for its single judge."""
     return {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
 
 
@@ -79,9 +80,7 @@ class LossSpec(StrictSection):
 
     def applies_to(self, protocol: str, ensemble: str) -> bool:
         """True when a student with this loss is trained on the labels of (protocol, ensemble)."""
-        if self.sources is None:
-            return True
-        return bool(source_names(protocol, ensemble) & set(self.sources))
+        return self.sources is None or bool(source_names(protocol, ensemble) & set(self.sources))
 
     @property
     def label(self) -> str:
@@ -125,6 +124,16 @@ class TrainingConfig(StrictSection):
         "auto", description="autocast precision; auto = bf16 only where the hardware runs it natively"
     )
     predict_batch_size: int = Field(16, gt=0)
+    bootstrap: list[BootstrapLink] = Field(
+        default_factory=list,
+        description="bootstrapping chain, weak -> these models -> strong, each trained on the previous one's "
+        "labels: {num_hidden_layers: N} (models.strong cut to N layers) or {path, num_hidden_layers}; [] = off",
+    )
+    bootstrap_sources: list[str] = Field(
+        default_factory=lambda: ["none"],
+        description="label sources a bootstrapping chain starts from, as 'protocol' (its single judge) or "
+        "'protocol/ensemble' (e.g. debate/debate_ensemble)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -238,6 +247,19 @@ class ExperimentConfig(StrictSection):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _bootstrap_chain_fits(self) -> "ExperimentConfig":
+        if not self.training.bootstrap:
+            return self
+        if problem := chain_problem(self.training.bootstrap, self.models.weak, self.models.strong):
+            raise ValueError(problem)
+        known = set().union(*(source_names(s.protocol, s.ensemble) for s in label_sources(self)))
+        unknown = [s for s in self.training.bootstrap_sources if s not in known]
+        if unknown or not self.training.bootstrap_sources:
+            raise ValueError(f"training.bootstrap_sources: {unknown or 'empty'} match no label source of this run; "
+                             f"known: {sorted(known)}")
+        return self
+
 
 PROMPTED = "prompted"  # the label source made by the prompted (not fine-tuned) judge
 
@@ -248,6 +270,13 @@ class LabelSource:
 
     protocol: str
     ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble" | "prompted" (the prompted judge)
+    bootstrapped: bool = False  # these labels, carried through the bootstrapping chain (training.bootstrap)
+
+    @property
+    def name(self) -> str:
+        """The source in stage folder names, e.g. ``debate-debate_ensemble`` or ``none-bootstrap``."""
+        name = self.protocol if self.ensemble == "single" else f"{self.protocol}-{self.ensemble}"
+        return f"{name}-bootstrap" if self.bootstrapped else name
 
 
 def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:

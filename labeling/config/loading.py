@@ -60,7 +60,10 @@ def format_validation_error(exc: ValidationError, origin: str, flags: dict[str, 
     """One line per problem, naming the dotted key (and the flag that sets it, if any)."""
     lines = [f"invalid config {origin}:"]
     for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"]) or "<root>"
+        if not err["loc"]:  # a check across sections: its message names the keys; the input is the whole config
+            lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
+            continue
+        path = ".".join(str(part) for part in err["loc"])
         if flags and path in flags:
             path = f"{path} ({flags[path]})"
         if err["type"] == "extra_forbidden":

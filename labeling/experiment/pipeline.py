@@ -27,6 +27,8 @@ from labeling.exec.backends import BackendSpec
 from labeling.stages.transcripts import TranscriptSet, run_debates, swappable, transcript_stage
 from labeling.stages.ensemble import ensemble_mean
 from labeling.stages.prompted import run_prompted_judges
+from labeling.stages.bootstrap import check_chain_fits, stage_names
+from labeling.experiment.bootstrap import run_chains
 from labeling.exec.train_pool import TrainJob, run_jobs
 from labeling.stages.trained import (
     TrainedModel,
@@ -58,6 +60,11 @@ class SeedOutcome:
     students: dict[tuple[LabelSource, str], TrainedModel] = field(default_factory=dict)  # (source, loss label)
     swapped_test: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> judge P(correct), A/B swapped
     position_bias: dict[str, np.ndarray] = field(default_factory=dict)  # protocol -> per test item, see below
+    links: dict[LabelSource, list[list[TrainedModel]]] = field(default_factory=dict)  # bootstrapped: per link, folds
+
+    def label_stages(self, source: LabelSource) -> list[str]:
+        """The stage folders ``source``'s labels came from (its judges, or its chain's last link)."""
+        return stage_names(self.links[source][-1] if source.bootstrapped else self.judges[source])
 
 
 def _not_trained(protocol: str) -> TrainedModel:
@@ -124,6 +131,26 @@ def position_bias(
         outcome.position_bias[protocol] = eval_position_bias(p_orig, p_swap, a_correct)
 
 
+def _source_labels(outcome: SeedOutcome, source: LabelSource) -> np.ndarray:
+    """The source's soft labels on strong_train: its judges' predictions averaged (NaN where none has one)."""
+    # Members' strong_train predictions are NaN where their transcript failed (the failure policy).
+    labels, _ = ensemble_mean(np.stack([m.predictions["strong_train"] for m in outcome.judges[source]]))
+    if unlabeled := int(np.isnan(labels).sum()):
+        log.warning("%s (seed %d): %d strong_train items have no label (every transcript failed); "
+                    "students train without them", source, outcome.seed, unlabeled)
+    return labels
+
+
+def _student_jobs(cfg: ExperimentConfig, splits: Splits, outcome: SeedOutcome, source: LabelSource) -> list[TrainJob]:
+    """One student per loss that applies to ``source``, trained on its labels."""
+    jobs = []
+    for loss in cfg.training.student_losses:
+        if loss.applies_to(source.protocol, source.ensemble):
+            args = (cfg, splits, source.name, outcome.labels[source], outcome.label_stages(source), outcome.seed, loss)
+            jobs.append(TrainJob(("student", outcome.seed, source, loss.label), train_student, args))
+    return jobs
+
+
 def run_training(
     cfg: ExperimentConfig,
     splits: Splits,
@@ -133,8 +160,9 @@ def run_training(
 ) -> list[SeedOutcome]:
     """Train floor, ceiling, judges and students for every training seed.
 
-    Two phases, each a set of independent models run by ``training.workers`` processes:
-    every model trained on gold labels (floors, ceilings, judges), then every student.
+    Phases, each a set of independent models run by ``training.workers`` processes: every model
+    trained on gold labels (floors, ceilings, judges), the bootstrapping chains' links (one phase
+    per link depth; none without ``training.bootstrap``), then every student.
     With ``prompted_judge`` set, the prompted judge first scores every protocol (on Ray,
     ``backend`` replacing its vLLM engine) and its verdicts are one more label source.
     """
@@ -157,23 +185,12 @@ def run_training(
     known |= run_jobs([j for j in gold_jobs if j.key not in known], workers)
 
     outcomes = [SeedOutcome(seed=s, floor=known[("floor", s)], ceiling=known[("ceiling", s)]) for s in cfg.training.seeds]
-    student_jobs: list[TrainJob] = []
     for outcome in outcomes:
         for source in sources:
-            judges = [known[job.key] for job in members[(outcome.seed, source)]]
-            outcome.judges[source] = judges
-            # Members' strong_train predictions are NaN where their transcript failed (the failure policy).
-            outcome.labels[source], _ = ensemble_mean(np.stack([m.predictions["strong_train"] for m in judges]))
-            if unlabeled := int(np.isnan(outcome.labels[source]).sum()):
-                log.warning("%s (seed %d): %d strong_train items have no label (every transcript failed); "
-                            "students train without them", source, outcome.seed, unlabeled)
-            name = source.protocol if source.ensemble == "single" else f"{source.protocol}-{source.ensemble}"
-            stages = [m.stage.path.name for m in judges]
-            for loss in cfg.training.student_losses:
-                if not loss.applies_to(source.protocol, source.ensemble):
-                    continue
-                args = (cfg, splits, name, outcome.labels[source], stages, outcome.seed, loss)
-                student_jobs.append(TrainJob(("student", outcome.seed, source, loss.label), train_student, args))
+            outcome.judges[source] = [known[job.key] for job in members[(outcome.seed, source)]]
+            outcome.labels[source] = _source_labels(outcome, source)
+    sources = sources + run_chains(cfg, splits, outcomes, sources, workers)
+    student_jobs = [job for o in outcomes for source in sources for job in _student_jobs(cfg, splits, o, source)]
     students = run_jobs(student_jobs, workers)
     for outcome in outcomes:
         for source in sources:
@@ -191,9 +208,12 @@ def floor_and_debates(
 ) -> tuple[TrainedModel, dict[tuple[str, int], TranscriptSet]]:
     """Train (or reuse) the first weak floor, then run (or reuse) every debate; returns the transcripts, read once.
 
-    The floor comes first because market-making argues against its no-transcript picks.
+    The floor comes first because market-making argues against its no-transcript picks. A bootstrapping
+    chain is checked against its checkpoints before anything runs.
     """
     check_experiment(cfg, chat_models=backend is None)
+    if cfg.training.bootstrap:
+        check_chain_fits(cfg)
     floor = train_weak_floor(cfg, splits, cfg.training.seeds[0])
     stages = run_debates(cfg, splits, backend, weak_picks=weak_picks(floor, splits), picks_from=floor.stage.path.name)
     return floor, {key: TranscriptSet.read(stage, cfg.debate.judge_view, cfg.debate.judge_input)

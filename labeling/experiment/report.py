@@ -24,12 +24,14 @@ from eval import (
     write_results,
 )
 
-from labeling.config import ExperimentConfig
+from labeling.config import ExperimentConfig, chain_description
 from labeling.data.stage import Splits
 from labeling.exec.hardware import cpu_model_name
 from labeling.exec.threads import available_cores
+from labeling.experiment.bootstrap import link_test_predictions
 from labeling.experiment.probe import transcript_diagnostic
 from labeling.experiment.supervision import supervision_rows, supervision_section, write_figures
+from labeling.stages.bootstrap import FOLDS
 from labeling.stages.trained import training_machine
 from labeling.stages.transcripts import debate_engine_dtype
 from labeling.store import atomic_write_parquet, atomic_write_text
@@ -57,10 +59,15 @@ def student_methods(cfg: ExperimentConfig, outcomes: list) -> list[tuple[str, tu
     """Each student's table name and its (label source, loss label) key, in table order."""
     show_loss = len(cfg.training.student_losses) > 1
     return [
-        (f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels"
+        (f"student <- {source_label(cfg, source.protocol, source.ensemble)} labels{chain_suffix(cfg, source)}"
          + (f", {loss} loss" if show_loss else ""), (source, loss))
         for source, loss in outcomes[0].students
     ]
+
+
+def chain_suffix(cfg: ExperimentConfig, source) -> str:
+    """What a bootstrapped source adds to its rows' names, e.g. ``, bootstrapped via 16 layers``."""
+    return f", bootstrapped via {chain_description(cfg.training.bootstrap)}" if source.bootstrapped else ""
 
 
 def build_rows(
@@ -108,6 +115,11 @@ def build_rows(
         pgr = bootstrap_pgr(weak_c, ceil_c, _correct(probs, test_y), **boot)
         rows.append(row(method, "student", probs, test_y, note=gap_note, pgr=pgr))
     rows += [row(method, "judge", probs, test_y) for method, probs in judge_test_predictions(cfg, outcomes)]
+    for source, depth, probs in link_test_predictions(outcomes):
+        link = cfg.training.bootstrap[depth - 1].describe()
+        made_by = "the source's" if depth == 1 else f"link {depth - 1}'s"
+        rows.append(row(f"bootstrap link {depth} ({link}) <- {source_label(cfg, source.protocol, source.ensemble)} labels",
+                        "bootstrap", probs, test_y, note=f"trained on {made_by} labels; its {FOLDS} fold models averaged"))
     for method, labels, gold, note in label_quality_inputs(cfg, outcomes, train_y):
         rows.append(row(method, "judge", labels, gold, note=note))
     return rows, correct_by_method, probs_by_method
@@ -145,7 +157,7 @@ def label_quality_inputs(
     found = []
     for source in outcomes[0].labels:
         labels = [o.labels[source] for o in outcomes]
-        name = source_label(cfg, source.protocol, source.ensemble)
+        name = source_label(cfg, source.protocol, source.ensemble) + chain_suffix(cfg, source)
         # Items without a label (every transcript behind them failed) are the same for every training seed.
         labeled = ~np.any(np.isnan(np.stack(labels)), axis=0)
         note = "label quality" + ("" if labeled.all() else f"; {int((~labeled).sum())} items without a label (failed transcripts)")
@@ -235,8 +247,11 @@ def stage_paths(outcomes: list) -> dict:
             "ceiling": str(o.ceiling.stage.path),
             "judges": {f"{src.protocol}/{src.ensemble}": [str(j.stage.path) for j in js] for src, js in o.judges.items()},
             "students": {
-                f"{src.protocol}/{src.ensemble}/{loss}": str(st.stage.path) for (src, loss), st in o.students.items()
+                f"{src.protocol}/{src.ensemble}{'/bootstrap' if src.bootstrapped else ''}/{loss}": str(st.stage.path)
+                for (src, loss), st in o.students.items()
             },
+            "bootstrap": {f"{src.protocol}/{src.ensemble}": [[str(m.stage.path) for m in folds] for folds in links]
+                          for src, links in o.links.items()},
         }
         for o in outcomes
     }

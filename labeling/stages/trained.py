@@ -1,9 +1,9 @@
 """Stages 3-5: weak floor, ceiling, weak judges (with transcripts) and strong students.
 
-Every trained model is one stage folder holding its checkpoint (``model/``) and one
-parquet of predictions per evaluated view (``pred_<view>.parquet``: id, prob). A
-rerun reuses a finished folder, keeps a saved checkpoint and redoes only missing
-predictions.
+Every trained model is one stage folder holding its checkpoint (``model/``), the labels it
+was trained on (``train_labels.parquet``: id, label) and one parquet of predictions per
+evaluated view (``pred_<view>.parquet``: id, prob). A rerun reuses a finished folder, keeps
+a saved checkpoint and redoes only missing predictions.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from labeling.data.judge_input import judge_text
 from labeling.store import resolve_model
 
 log = logging.getLogger(__name__)
+
+TRAIN_LABELS = "train_labels.parquet"  # in every training stage: id, the label it was trained on
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def train_and_predict(
     train_labels: Sequence[float],
     views: dict[str, View],
 ) -> TrainedModel:
-    """Train one classifier (or reuse it) and predict P(label 1) on each view."""
+    """Train one classifier (or reuse it; its training labels are kept) and predict P(label 1) on each view."""
     full_semantic = {
         **semantic,
         "model": model.model_dump(mode="json"),
@@ -102,6 +104,9 @@ def train_and_predict(
         stage.begin()
         if not (model_dir / "config.json").is_file():
             spec = ModelSpec(path=resolve_model(model.path), num_hidden_layers=model.num_hidden_layers)
+            # Provenance: the labels this model learns from, per item (a chain's next link is checked against them).
+            labels = pd.DataFrame({"id": train.ids, "label": np.asarray(train_labels, dtype=np.float64)})
+            atomic_write_parquet(labels, stage.path / TRAIN_LABELS)
             log.info("training %s on %d items -> %s", kind, len(train.texts), model_dir)
             train_classifier(
                 spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir, desc=f"train {kind}"
