@@ -8,7 +8,6 @@ when the config is loaded, so every stage and worker process sees absolute paths
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from training import TrainConfig
 
 from labeling.config.base import StrictSection, section_from
+from labeling.config.sources import label_sources, source_names
 from labeling.config.bootstrap import BootstrapLink, chain_problem
 from labeling.config.debate import Auto, DebateConfig, PositiveInt, RayConfig
 from labeling.config.loading import apply_overrides, read_yaml, validate
@@ -60,11 +60,6 @@ TrainSettings = section_from(
     descriptions={"loss": "xent | logconf | product (training.losses.LOSSES)",
                   "loss_params": "e.g. {aux_coef: 0.75, warmup_frac: 0.2} for logconf"},
 )
-
-
-def source_names(protocol: str, ensemble: str) -> set[str]:
-    """How settings name a label source: ``protocol/ensemble``, and ``protocol`` alone for its single judge."""
-    return {f"{protocol}/{ensemble}"} | ({protocol} if ensemble == "single" else set())
 
 
 class LossSpec(StrictSection):
@@ -259,43 +254,6 @@ class ExperimentConfig(StrictSection):
             raise ValueError(f"training.bootstrap_sources: {unknown or 'empty'} match no label source of this run; "
                              f"known: {sorted(known)}")
         return self
-
-
-PROMPTED = "prompted"  # the label source made by the prompted (not fine-tuned) judge
-
-
-@dataclass(frozen=True)
-class LabelSource:
-    """One way of making weak labels: a protocol and how its judges are combined."""
-
-    protocol: str
-    ensemble: str  # "single" | "debate_ensemble" | "finetune_ensemble" | "prompted" (the prompted judge)
-    bootstrapped: bool = False  # these labels, carried through the bootstrapping chain (training.bootstrap)
-
-    @property
-    def name(self) -> str:
-        """The source in stage folder names, e.g. ``debate-debate_ensemble`` or ``none-bootstrap``."""
-        name = self.protocol if self.ensemble == "single" else f"{self.protocol}-{self.ensemble}"
-        return f"{name}-bootstrap" if self.bootstrapped else name
-
-
-def label_sources(cfg: ExperimentConfig) -> list[LabelSource]:
-    """The label sources this config asks for; ensembles of one member collapse into ``single``."""
-    k = len(cfg.debate.seeds)
-    sources = []
-    for protocol in cfg.debate.protocols:
-        wanted = ["single"] if protocol == "none" else []
-        for ensemble in cfg.training.ensembles:
-            if k == 1 or ensemble == "single" or not cfg.debate.has_ensembles(protocol):
-                ensemble = "single"
-            elif protocol == "none" and ensemble == "debate_ensemble":
-                continue  # no transcripts, nothing to ensemble over
-            if ensemble not in wanted:
-                wanted.append(ensemble)
-        if cfg.prompted_judge is not None:
-            wanted.append(PROMPTED)
-        sources.extend(LabelSource(protocol, e) for e in wanted)
-    return sources
 
 
 def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pandas as pd
 from eval import position_bias as eval_position_bias
 
 from labeling.config import ExperimentConfig
-from labeling.config.experiment import PROMPTED, LabelSource, label_sources
+from labeling.config.sources import PROMPTED, LabelSource, label_sources
 from labeling.data.stage import Splits, prepare_splits
 from labeling.experiment.preflight import check_experiment
 from labeling.experiment.report import write_report

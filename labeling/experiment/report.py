@@ -26,14 +26,11 @@ from eval import (
 
 from labeling.config import ExperimentConfig, chain_description
 from labeling.data.stage import Splits
-from labeling.exec.hardware import cpu_model_name
-from labeling.exec.threads import available_cores
 from labeling.experiment.bootstrap import link_test_predictions
+from labeling.experiment.manifest import machine_summary, stage_paths, transcript_stats
 from labeling.experiment.probe import transcript_diagnostic
 from labeling.experiment.supervision import supervision_rows, supervision_section, write_figures
 from labeling.stages.bootstrap import FOLDS
-from labeling.stages.trained import training_machine
-from labeling.stages.transcripts import debate_engine_dtype
 from labeling.store import atomic_write_parquet, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -188,24 +185,6 @@ def position_bias_estimates(cfg: ExperimentConfig, outcomes: list) -> dict:
     }
 
 
-def transcript_stats(transcripts: dict) -> dict:
-    """Token counts, failures and timings of the transcripts behind this run."""
-    stats = {}
-    for (protocol, seed), read in transcripts.items():
-        done = json.loads((read.stage.path / "COMPLETE").read_text()) if read.stage.complete else {}
-        tokens = read.completion_tokens
-        stats[f"{protocol}/seed{seed}"] = {
-            "stage": str(read.stage.path),
-            "items": len(read.texts),
-            "failed": len(read.failed),
-            "turns": int(len(tokens)),
-            "mean_completion_tokens_per_turn": float(np.mean(tokens)) if tokens else 0.0,
-            "quotes_by_side": read.quote_stats,
-            "finished_at": done.get("finished_at"),
-        }
-    return stats
-
-
 def write_examples(transcripts: dict, splits: Splits, path: Path, n: int = 3) -> None:
     """A few test-item transcripts in markdown, to read what the judge reads."""
     test = splits["test"].set_index("id")
@@ -220,41 +199,11 @@ def write_examples(transcripts: dict, splits: Splits, path: Path, n: int = 3) ->
     atomic_write_text(path, "\n".join(parts))
 
 
-def machine_summary(cfg: ExperimentConfig, debated: bool) -> dict:
-    """Where the numbers came from: the CPU, its cores, and the precision and threads chosen for it."""
-    precision, plan = training_machine(cfg)
-    return {
-        "cpu": cpu_model_name(),
-        "available_cores": available_cores(),
-        "training": {"dtype": precision.dtype, "dtype_reason": precision.reason,
-                     "workers": plan.workers, "threads": plan.threads, "threads_reason": plan.reason},
-        "debate_engine_dtype": debate_engine_dtype(cfg) if debated else None,
-    }
-
-
 CALIBRATION = {
     "ece_bins": N_BINS,
     "ece": "binary: P(label = 1) against the 0/1 label in equal-width bins, per training seed, then averaged",
     "brier": "mean over seeds and items of (P(label = 1) - label)^2",
 }
-
-
-def stage_paths(outcomes: list) -> dict:
-    """Per training seed, the stage folders behind every model of the table."""
-    return {
-        f"seed{o.seed}": {
-            "weak_floor": str(o.floor.stage.path),
-            "ceiling": str(o.ceiling.stage.path),
-            "judges": {f"{src.protocol}/{src.ensemble}": [str(j.stage.path) for j in js] for src, js in o.judges.items()},
-            "students": {
-                f"{src.protocol}/{src.ensemble}{'/bootstrap' if src.bootstrapped else ''}/{loss}": str(st.stage.path)
-                for (src, loss), st in o.students.items()
-            },
-            "bootstrap": {f"{src.protocol}/{src.ensemble}": [[str(m.stage.path) for m in folds] for folds in links]
-                          for src, links in o.links.items()},
-        }
-        for o in outcomes
-    }
 
 
 def write_report(

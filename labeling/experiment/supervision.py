@@ -6,8 +6,8 @@ Each student is compared on the test items with two supervisors (``eval.deceptio
   (the no-oversight supervisor, and the one reference shared by every student, so methods compare);
 - ``its labeler``: the judges whose labels trained the student, on the test items with their own
   transcripts (members averaged: the predictions of the table's ``judge <- X, test with transcripts``
-  row), i.e. how the supervisor that fed the student errs; left out where it is the weak floor itself
-  (the no-oversight single judge).
+  row), i.e. how the supervisor that fed the student errs; for a bootstrapped student, the chain's last
+  link; left out where it is the weak floor itself (the no-oversight single judge).
 
 The ceiling of the same training seed says where the strong model knows the answer.
 Everything is computed from predictions already loaded; nothing is trained.
@@ -30,13 +30,17 @@ from eval import (
 )
 
 from labeling.config import ExperimentConfig
+from labeling.stages.bootstrap import link_test
 
 SECTION_TITLE = "Student vs weak supervisor"
 WEAK_FLOOR, LABELER = "weak floor", "its labeler"
 
 
 def labeler_test_probs(outcomes: list, source) -> list[np.ndarray]:
-    """The label source's test P(correct) per training seed: its members' test predictions (with transcripts) averaged."""
+    """The label source's test P(correct) per training seed: its members' test predictions (with transcripts)
+    averaged; for a bootstrapped source, the chain's last link (its fold models averaged)."""
+    if source.bootstrapped:
+        return [link_test(o.links[source][-1]) for o in outcomes]
     return [np.mean([j.predictions["test"] for j in o.judges[source]], axis=0) for o in outcomes]
 
 
@@ -58,7 +62,7 @@ def supervision_rows(
     rows = []
     for method, source in students:
         rows.append(student_vs_supervisor(method, WEAK_FLOOR, correct[method], weak, ceiling, **boot))
-        if (source.protocol, source.ensemble) != ("none", "single"):
+        if source.bootstrapped or (source.protocol, source.ensemble) != ("none", "single"):
             labeler = np.stack([correctness(p, test_y) for p in labeler_test_probs(outcomes, source)])
             rows.append(student_vs_supervisor(method, LABELER, correct[method], labeler, ceiling, **boot))
     return rows
