@@ -38,6 +38,22 @@ JSON_ERRORS = {
     code: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
     for code in ERROR_CODES
 }
+NOT_JSON = 415  # Unsupported Media Type (RFC 9110): only /v1/judge takes a body
+
+
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's rule for parsing a body as JSON: ``application/json`` or ``application/*+json``."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _require_json(request: Request) -> None:
+    """415 naming the header to send, for a body not declared JSON (FastAPI would not parse it)."""
+    content_type = request.headers.get("content-type")
+    if not _is_json(content_type):
+        got = f"got content-type {content_type[:100]!r}" if content_type else "no content-type header was sent"
+        raise HTTPException(NOT_JSON, "the request body must be JSON, sent with the header "
+                            f"content-type: application/json ({got})")
 
 
 def _api_key_check(settings: ServerSettings):
@@ -57,10 +73,17 @@ def _api_key_check(settings: ServerSettings):
     return check
 
 
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":  # FastAPI's own message says neither what nor where
+        where = error.get("loc", ("body", "?"))[-1]
+        return f"the body is not valid JSON (character {where}: {error.get('ctx', {}).get('error', '')})"
+    return error.get("msg", "")
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Validation errors without the offending input echoed back (it may be megabytes)."""
     return [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": _message(e), "type": e.get("type", "")}
         for e in errors
     ]
 
@@ -203,5 +226,6 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
 
     # the body model is built at run time from the settings, so give FastAPI the class itself
     judge_items.__annotations__["body"] = JudgeRequest
-    app.post("/v1/judge", dependencies=authorized, response_model=JudgeResponse, summary="judge items")(judge_items)
+    app.post("/v1/judge", dependencies=[*authorized, Depends(_require_json)], response_model=JudgeResponse,
+             responses={NOT_JSON: {"model": ErrorResponse}}, summary="judge items")(judge_items)
     return app

@@ -101,6 +101,9 @@ def test_oversize_bodies_get_413(judge) -> None:
         ({"items": []}, "body.items", "at least 1"),
         ({"items": [{"answer": "x"}]}, "body.items.0.question", "required"),
         ({"items": [{"question": "", "answer": "x"}]}, "body.items.0.question", "at least 1"),
+        ({"items": [ITEMS[0], {"question": " \n\t", "answer": "x"}]}, "body.items.1.question", "must not be blank"),
+        ({"items": [{"question": "q", "answer": ""}]}, "body.items.0.answer", "at least 1"),
+        ({"items": [ITEMS[0], ITEMS[2], {"question": "q", "answer": "   "}]}, "body.items.2.answer", "must not be blank"),
         ({"items": [{"question": "q", "answer": 3}]}, "body.items.0.answer", "string"),
         ({"items": [{"question": "q", "answer": "a", "label": 1}]}, "body.items.0.label", "not permitted"),
         ({"items": ITEMS[:1], "debate": "maybe"}, "body.debate", "boolean"),
@@ -114,6 +117,27 @@ def test_invalid_fields_get_422_naming_the_field(client, body, field, words) -> 
     assert field in [e["field"] for e in payload["errors"]]
     assert words in payload["detail"]
     assert all(set(e) == {"field", "message", "type"} for e in payload["errors"])  # no echoed input
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_not_sent_as_json_gets_415_naming_the_header(client, content_type) -> None:
+    headers = {**AUTH, **({"content-type": content_type} if content_type else {})}
+    response = client.post("/v1/judge", content=json.dumps({"items": ITEMS[:1]}).encode(), headers=headers)
+    assert response.status_code == 415
+    detail = response.json()["detail"]
+    assert "must be JSON" in detail and "content-type: application/json" in detail
+    assert (content_type or "no content-type header") in detail
+    without_key = client.post("/v1/judge", content=b"{}", headers={"content-type": "text/plain"})
+    assert without_key.status_code == 401  # the key is checked first
+    as_json = client.post("/v1/judge", content=json.dumps({"items": ITEMS[:1]}).encode(),
+                          headers={**AUTH, "content-type": "application/json; charset=utf-8"})
+    assert as_json.status_code == 200
+
+
+def test_a_body_that_is_not_json_says_so(client) -> None:
+    response = client.post("/v1/judge", content=b'{"items": [}', headers={**AUTH, "content-type": "application/json"})
+    assert response.status_code == 422
+    assert "the body is not valid JSON (character 11: Expecting value)" in response.json()["detail"]
 
 
 def test_item_and_transcript_caps(judge) -> None:
