@@ -211,6 +211,10 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
         "optionally after a debate by the strong model.",
         lifespan=service.lifespan,
         responses=ERRORS,
+        # no /docs or /redoc (their pages load scripts from a CDN); /openapi.json is a keyed route below
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -220,6 +224,11 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
     app.get("/v1/models", dependencies=authorized, summary="the loaded judge and its provenance")(service.models)
     app.get("/metrics", dependencies=authorized, response_class=PlainTextResponse, responses=JSON_ERRORS,
             summary="Prometheus metrics")(service.prometheus)
+
+    async def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.get("/openapi.json", dependencies=authorized, include_in_schema=False)(openapi_schema)
 
     async def judge_items(body: Any) -> JudgeResponse:
         return await service.judge_items(body)

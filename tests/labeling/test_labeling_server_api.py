@@ -59,6 +59,7 @@ def test_requests_without_a_valid_key_are_refused(client) -> None:
         assert response.headers["www-authenticate"] == "Bearer"
     assert client.get("/v1/models").status_code == 401
     assert client.get("/metrics").status_code == 401
+    assert client.get("/openapi.json").status_code == 401
     assert judge_post(client, {"items": ITEMS[:1]}).status_code == 200
 
 
@@ -212,7 +213,9 @@ def test_metrics_are_prometheus_text(judge) -> None:
 
 def test_health_and_the_served_schema_is_the_checked_in_one(client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    served = client.get("/openapi.json").json()
+    for page in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert client.get(page, headers=AUTH).status_code == 404  # no pages that pull scripts from a CDN
+    served = client.get("/openapi.json", headers=AUTH).json()
     assert served == json.loads(DOC_PATH.read_text()), "regenerate with: python -m labeling.serve.openapi"
     assert served == openapi_document()
     assert "/v1/judge" in served["paths"] and "HTTPBearer" in served["components"]["securitySchemes"]
