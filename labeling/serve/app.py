@@ -23,6 +23,7 @@ from labeling.serve.debate_runner import DebateRunner, transcript_body
 from labeling.serve.judge_loader import LoadedJudge
 from labeling.serve.limits import BodySizeLimit
 from labeling.serve.metrics import JudgeMetrics, MetricsMiddleware
+from labeling.serve.redact import without_paths
 from labeling.serve.schemas import ErrorResponse, JudgeResponse, JudgeResult, request_models
 from labeling.serve.settings import ServerSettings
 from labeling.serve.vllm_classify import ClassifyError
@@ -146,12 +147,12 @@ class JudgeService:
         return {"status": "ok"}
 
     async def models(self) -> dict[str, Any]:
-        """The loaded judge and its provenance."""
+        """The loaded judge and its provenance; paths on this machine are shown as their last component."""
         card = self.judge.describe()
         card["debate_enabled"] = self.debate is not None
         if self.debate is not None:
             card["debater"] = getattr(self.debate_backend, "model_id", None)
-        return {"object": "list", "data": [card]}
+        return without_paths({"object": "list", "data": [card]})
 
     async def prometheus(self) -> PlainTextResponse:
         """Prometheus metrics."""

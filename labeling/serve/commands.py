@@ -23,9 +23,10 @@ from labeling.config import add_config_args, load_from_args
 from labeling.exec.threads import available_cores
 from labeling.serve.app import create_app
 from labeling.serve.client import JudgeClient, JudgeClientError
-from labeling.serve.config import SERVE_FLAGS, DebaterSettings, ServeConfig
+from labeling.serve.config import SERVE_FLAGS, DebaterSettings, HttpSettings, ServeConfig
 from labeling.serve.judge_loader import JudgeLoadError, load_judge
 from labeling.serve.ray_serve import JudgeSource, ReplicaOptions, deploy_judge
+from labeling.serve.redact import redact_access_log
 from labeling.serve.settings import (
     InsecureBindingError,
     ServerSettings,
@@ -57,6 +58,16 @@ def server_settings(cfg: ServeConfig) -> ServerSettings:
     return cfg.limits.to_library(api_keys=keys, threads=threads)
 
 
+def uvicorn_config(app: Any, http: HttpSettings) -> Any:
+    """uvicorn's settings for the judge app; its access log shows request paths without query strings."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=http.host, port=http.port, timeout_graceful_shutdown=http.graceful_timeout,
+                            limit_concurrency=http.limit_concurrency, server_header=False, log_level="info")
+    redact_access_log()  # after uvicorn.Config, which (re)configures its loggers
+    return config
+
+
 def serve_judge(cfg: ServeConfig) -> int:
     """Load the judge and serve it until SIGTERM/SIGINT; in-flight requests finish first."""
     import uvicorn
@@ -71,8 +82,7 @@ def serve_judge(cfg: ServeConfig) -> int:
         raise ValueError(f"judge {judge.judge_id} reads no transcripts; serve a debate judge to enable debates")
     app = create_app(judge, settings, debate_backend=backend)
     http = cfg.http
-    config = uvicorn.Config(app, host=http.host, port=http.port, timeout_graceful_shutdown=http.graceful_timeout,
-                            limit_concurrency=http.limit_concurrency, server_header=False, log_level="info")
+    config = uvicorn_config(app, http)
     # uvicorn re-raises the signal it stopped on after a clean shutdown; with these no-op
     # handlers in place that re-raise is harmless and a graceful stop exits with status 0.
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -187,12 +187,29 @@ def test_debate_without_a_debater_is_a_clear_400(client) -> None:
     assert response.status_code == 400 and "not enabled" in response.json()["detail"]
 
 
-def test_models_shows_provenance(client, judge_dir) -> None:
-    card = client.get("/v1/models", headers=AUTH).json()["data"][0]
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_models_shows_provenance_without_server_paths(client, judge_dir, tiny_model_dir) -> None:
+    from labeling.serve.redact import without_paths
+
+    response = client.get("/v1/models", headers=AUTH)
+    card = response.json()["data"][0]
     assert card["id"] == judge_dir.name and card["dataset"] == "sciq" and card["ensemble_size"] == 1
+    assert card["source"] == judge_dir.name
     member = card["members"][0]
-    assert member["stage_dir"] == str(judge_dir)
-    assert member["stage"] == json.loads((judge_dir / "stage.json").read_text())
+    assert member["stage_dir"] == judge_dir.name
+    stage = json.loads((judge_dir / "stage.json").read_text())
+    assert stage["model"]["path"] == str(tiny_model_dir)  # what the folder records ...
+    assert member["stage"] == without_paths(stage) and member["stage"]["model"]["path"] == tiny_model_dir.name
+    assert member["train_log"]["spec"]["path"] == tiny_model_dir.name  # ... and what the API shows
+    assert not [s for s in _strings(card) if s.startswith(("/", "~")) or s.count("/") > 1]
+    assert str(judge_dir.parent) not in response.text and str(tiny_model_dir) not in response.text
     assert member["train_log"]["n_examples"] == 16 and "loss_per_step" not in member["train_log"]
     assert card["debate_defaults"]["word_limit"] == 40
 
@@ -219,3 +236,45 @@ def test_health_and_the_served_schema_is_the_checked_in_one(client) -> None:
     assert served == json.loads(DOC_PATH.read_text()), "regenerate with: python -m labeling.serve.openapi"
     assert served == openapi_document()
     assert "/v1/judge" in served["paths"] and "HTTPBearer" in served["components"]["securitySchemes"]
+
+
+def test_the_access_log_never_prints_query_strings(judge, free_port) -> None:
+    import logging
+    import threading
+
+    import httpx
+    import uvicorn
+    from uvicorn.logging import AccessFormatter
+
+    from labeling.serve.commands import uvicorn_config
+    from labeling.serve.config import HttpSettings
+
+    port = free_port()
+    config = uvicorn_config(create_app(judge, ServerSettings(api_keys=frozenset({KEY}))), HttpSettings(port=port))
+    lines: list[str] = []
+    formatter = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False)
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(formatter.format(record))  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(handler)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            threading.Event().wait(0.05)
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/v1/models?api_key=SECRET-in-the-url", timeout=10).status_code == 401
+        assert httpx.post(f"{url}/v1/judge?key=SECRET2&x=1", json={"items": ITEMS[:1]}, headers=AUTH,
+                          timeout=30).status_code == 200
+        assert httpx.get(f"{url}/healthz?SECRET3", timeout=10).status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        access.removeHandler(handler)
+    log = "\n".join(lines)
+    assert '"GET /v1/models?<redacted> HTTP/1.1" 401' in log
+    assert '"POST /v1/judge?<redacted> HTTP/1.1" 200' in log and '"GET /healthz?<redacted> HTTP/1.1" 200' in log
+    assert "SECRET" not in log and "key=" not in log
