@@ -278,3 +278,12 @@ def test_the_access_log_never_prints_query_strings(judge, free_port) -> None:
     assert '"GET /v1/models?<redacted> HTTP/1.1" 401' in log
     assert '"POST /v1/judge?<redacted> HTTP/1.1" 200' in log and '"GET /healthz?<redacted> HTTP/1.1" 200' in log
     assert "SECRET" not in log and "key=" not in log
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_a_port_outside_1_to_65535_is_refused_naming_the_flag(port, tmp_path, capsys) -> None:
+    from labeling.serve.commands import main
+
+    assert main(["serve-judge", "--judge", str(tmp_path), "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert "http.port (--port): must be a TCP port in 1..65535" in err and f"(got {port})" in err
