@@ -20,6 +20,7 @@ from debate import VLLMChatBackend
 from debate.backends.openai_http import OpenAIChatBackend
 
 from labeling.config import add_config_args, load_from_args
+from labeling.data.records import not_utf8
 from labeling.exec.threads import available_cores
 from labeling.serve.app import create_app
 from labeling.serve.client import JudgeClient, JudgeClientError
@@ -131,15 +132,34 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
     return serve_judge(load_from_args(ServeConfig, args, SERVE_FLAGS))
 
 
+def read_items_file(path: Path) -> list[dict[str, Any]]:
+    """Items from a JSON list or JSON-lines file; bad UTF-8 or JSON is an error naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    try:
+        if text.lstrip().startswith("["):
+            items = json.loads(text)
+        else:
+            items = []
+            for number, line in enumerate(text.split("\n"), start=1):
+                if line.strip():
+                    try:
+                        items.append(json.loads(line))
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"{path}: line {number}: invalid JSON: {err.msg}") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: line {err.lineno}: invalid JSON: {err.msg}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError(f"{path} must hold a JSON list of objects or one object per line")
+    return items
+
+
 def _read_items(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Items from --items (JSON list or JSON lines) or from --question/--answer."""
     if args.items:
-        text = Path(args.items).read_text()
-        stripped = text.lstrip()
-        items = json.loads(text) if stripped.startswith("[") else [json.loads(l) for l in text.splitlines() if l.strip()]
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ValueError(f"{args.items} must hold a JSON list of objects or one object per line")
-        return items
+        return read_items_file(Path(args.items))
     if args.question is None or args.answer is None:
         raise ValueError("give --items FILE, or --question and --answer")
     item: dict[str, Any] = {"question": args.question, "answer": args.answer}

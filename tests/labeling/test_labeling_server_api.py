@@ -287,3 +287,18 @@ def test_a_port_outside_1_to_65535_is_refused_naming_the_flag(port, tmp_path, ca
     assert main(["serve-judge", "--judge", str(tmp_path), "--port", port]) == 2
     err = capsys.readouterr().err
     assert "http.port (--port): must be a TCP port in 1..65535" in err and f"(got {port})" in err
+
+
+def test_judge_items_file_that_is_not_utf8_names_the_line(tmp_path) -> None:
+    from labeling.serve.commands import read_items_file
+
+    path = tmp_path / "items.jsonl"
+    path.write_bytes(b'{"question": "q", "answer": "a"}\n\n{"question": "q\xff", "answer": "a"}\n')
+    with pytest.raises(ValueError, match=r"items\.jsonl: line 3: not valid UTF-8 \(byte 0xff at column 16\)"):
+        read_items_file(path)
+    path.write_text('{"question": "q", "answer": "a"}\n{"question": \n')
+    with pytest.raises(ValueError, match=r"items\.jsonl: line 2: invalid JSON"):
+        read_items_file(path)
+    listed = tmp_path / "items.json"
+    listed.write_text('[{"question": "q", "answer": "a"}]')
+    assert read_items_file(listed) == [{"question": "q", "answer": "a"}]
