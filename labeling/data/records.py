@@ -1,7 +1,8 @@
 """Raw records of data files, and the checks that name the file and row of a bad one.
 
 Readers yield ``(Where, record)`` pairs; ``text_field`` / ``int_field`` validate one field and
-raise ``ValueError`` naming the file and row.
+raise ``ValueError`` naming the file and row. A text file that is not UTF-8 is an error naming
+the line and column of its first bad byte (``not_utf8``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,32 @@ def int_field(rec: Record, field: str, where: Where, allowed: range) -> int:
     return value
 
 
+def not_utf8(path: Path) -> ValueError:
+    """The error for a (gzipped) text file that is not UTF-8: the line and column of its first bad byte.
+
+    Lines are counted at ``\\n``; the column counts characters, as an editor shows them.
+    """
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                column = len(raw[: err.start].decode("utf-8")) + 1
+                return Where(str(path), f"line {number}").error(
+                    f"not valid UTF-8 (byte 0x{raw[err.start]:02x} at column {column}); save the file as UTF-8"
+                )
+    return ValueError(f"{path}: not valid UTF-8; save the file as UTF-8")
+
+
+def _utf8_checked(path: Path, records: Iterator[tuple[Where, Any]]) -> Iterator[tuple[Where, Any]]:
+    """``records``, with a decoding error replaced by one that names the file, line and column."""
+    try:
+        yield from records
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+
+
 def _read_json_array(path: Path) -> Iterator[tuple[Where, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -101,11 +128,11 @@ def read_records(path: Path) -> Iterator[tuple[Where, Any]]:
     """Records of a .json (array), .jsonl[.gz], .csv or .parquet file, each with where it came from."""
     name = path.name
     if name.endswith(".json"):
-        return _read_json_array(path)
+        return _utf8_checked(path, _read_json_array(path))
     if name.endswith((".jsonl", ".jsonl.gz")):
-        return _read_jsonl(path)
+        return _utf8_checked(path, _read_jsonl(path))
     if name.endswith(".csv"):
-        return _read_csv(path)
+        return _utf8_checked(path, _read_csv(path))
     if name.endswith(".parquet"):
         return _read_parquet(path)
     raise ValueError(f"{path}: unsupported file type (use .json, .jsonl, .jsonl.gz, .csv or .parquet)")

@@ -33,7 +33,7 @@ SCHEMA_FEATURES = datasets.Features(
 UNLABELED = -1
 ITEM_FIELDS = ("id", "question", "answer", "label", "text", "evidence")
 __all__ = ["DATASETS", "NONE_OF_THE_ABOVE", "SCHEMA_COLUMNS", "available_splits", "item_text", "load_items_file",
-           "load_rows"]
+           "load_rows", "no_split_files"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,19 @@ def available_splits(name: str, source: str | Path | None) -> list[str]:
     return [split for split, file in info.local_files if (folder / file).is_file()]
 
 
+def no_split_files(name: str, source: str | Path | None) -> str:
+    """Why `name` has no split to read: the folder looked in and the file names it may hold."""
+    info = get_info(name)
+    if source is None:
+        return f"{name}: the registry lists no hub splits for {info.hub_id}"
+    if not info.local_files:
+        return f"{name} has no local file layout ({info.note}); set data.source: null to load {info.hub_id} from the hub"
+    folder = _local_dir(info, source)
+    files = ", ".join(f"{file} ({split})" for split, file in info.local_files)
+    nested = "" if folder.name == info.local_dirname else f", or a subfolder {info.local_dirname}/ holding them"
+    return f"{name}: no data file in {folder}; expected at least one of {files}{nested}"
+
+
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
@@ -180,7 +193,8 @@ def load_rows(name: str, *, source: str | Path | None = None, split: str, data_s
         file = info.local_file(split)
         present = available_splits(name, folder)
         if file is None or split not in present:
-            raise ValueError(f"{info.name}: split {split!r} has no local file in {folder}; "
+            expected = f"expected {file}" if file else f"{info.name} has no local file for it"
+            raise ValueError(f"{info.name}: split {split!r} has no local file in {folder} ({expected}); "
                              f"available splits there: {present}")
         path = folder / file
         origin, records = str(path), read_records(path)

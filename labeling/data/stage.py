@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.config import DataConfig, ExperimentConfig
-from labeling.data.registry import available_splits, load_rows, source_fingerprint
+from labeling.data.registry import available_splits, load_rows, no_split_files, source_fingerprint
 from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits
 from labeling.store import atomic_write_parquet, stage_dir
 
@@ -81,10 +81,15 @@ def _fingerprint(name: str, source: str | None) -> dict[str, str] | None:
     return _fingerprint_cached(name, source, stamp)
 
 
-def choose_source_splits(splits: list[str]) -> tuple[str, str | None]:
-    """Pick the training pool and, when the dataset has one, a separate test pool."""
+def choose_source_splits(name: str, source: str | None) -> tuple[str, str | None]:
+    """Pick the training pool and, when the dataset has one, a separate test pool.
+
+    No split at all (a local folder without the dataset's files) is an error naming the folder
+    and the file names expected there.
+    """
+    splits = available_splits(name, source)
     if not splits:
-        raise ValueError("dataset has no available splits")
+        raise ValueError(no_split_files(name, source))
     pool = "train" if "train" in splits else splits[0]
     if pool == "train" and "test" in splits:
         return pool, "test"
@@ -111,7 +116,7 @@ def prepare_splits(cfg: ExperimentConfig) -> Splits:
     if not stage.complete:
         stage.begin()
         d = cfg.data
-        pool_split, test_split = choose_source_splits(available_splits(d.dataset, d.source))
+        pool_split, test_split = choose_source_splits(d.dataset, d.source)
         log.info("data: %s from %s (pool=%s, test=%s)", d.dataset, d.source or "the hub", pool_split, test_split)
         pool = with_evidence(load_rows(d.dataset, source=d.source, split=pool_split, data_seed=d.data_seed), d)
         test_pool = (

@@ -23,6 +23,7 @@ from labeling.serve.debate_runner import DebateRunner, transcript_body
 from labeling.serve.judge_loader import LoadedJudge
 from labeling.serve.limits import BodySizeLimit
 from labeling.serve.metrics import JudgeMetrics, MetricsMiddleware
+from labeling.serve.redact import without_paths
 from labeling.serve.schemas import ErrorResponse, JudgeResponse, JudgeResult, request_models
 from labeling.serve.settings import ServerSettings
 from labeling.serve.vllm_classify import ClassifyError
@@ -38,6 +39,22 @@ JSON_ERRORS = {
     code: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
     for code in ERROR_CODES
 }
+NOT_JSON = 415  # Unsupported Media Type (RFC 9110): only /v1/judge takes a body
+
+
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's rule for parsing a body as JSON: ``application/json`` or ``application/*+json``."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _require_json(request: Request) -> None:
+    """415 naming the header to send, for a body not declared JSON (FastAPI would not parse it)."""
+    content_type = request.headers.get("content-type")
+    if not _is_json(content_type):
+        got = f"got content-type {content_type[:100]!r}" if content_type else "no content-type header was sent"
+        raise HTTPException(NOT_JSON, "the request body must be JSON, sent with the header "
+                            f"content-type: application/json ({got})")
 
 
 def _api_key_check(settings: ServerSettings):
@@ -57,10 +74,17 @@ def _api_key_check(settings: ServerSettings):
     return check
 
 
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":  # FastAPI's own message says neither what nor where
+        where = error.get("loc", ("body", "?"))[-1]
+        return f"the body is not valid JSON (character {where}: {error.get('ctx', {}).get('error', '')})"
+    return error.get("msg", "")
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Validation errors without the offending input echoed back (it may be megabytes)."""
     return [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": _message(e), "type": e.get("type", "")}
         for e in errors
     ]
 
@@ -123,12 +147,12 @@ class JudgeService:
         return {"status": "ok"}
 
     async def models(self) -> dict[str, Any]:
-        """The loaded judge and its provenance."""
+        """The loaded judge and its provenance; paths on this machine are shown as their last component."""
         card = self.judge.describe()
         card["debate_enabled"] = self.debate is not None
         if self.debate is not None:
             card["debater"] = getattr(self.debate_backend, "model_id", None)
-        return {"object": "list", "data": [card]}
+        return without_paths({"object": "list", "data": [card]})
 
     async def prometheus(self) -> PlainTextResponse:
         """Prometheus metrics."""
@@ -188,6 +212,10 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
         "optionally after a debate by the strong model.",
         lifespan=service.lifespan,
         responses=ERRORS,
+        # no /docs or /redoc (their pages load scripts from a CDN); /openapi.json is a keyed route below
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -198,10 +226,16 @@ def create_app(judge: LoadedJudge, settings: ServerSettings | None = None, debat
     app.get("/metrics", dependencies=authorized, response_class=PlainTextResponse, responses=JSON_ERRORS,
             summary="Prometheus metrics")(service.prometheus)
 
+    async def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.get("/openapi.json", dependencies=authorized, include_in_schema=False)(openapi_schema)
+
     async def judge_items(body: Any) -> JudgeResponse:
         return await service.judge_items(body)
 
     # the body model is built at run time from the settings, so give FastAPI the class itself
     judge_items.__annotations__["body"] = JudgeRequest
-    app.post("/v1/judge", dependencies=authorized, response_model=JudgeResponse, summary="judge items")(judge_items)
+    app.post("/v1/judge", dependencies=[*authorized, Depends(_require_json)], response_model=JudgeResponse,
+             responses={NOT_JSON: {"model": ErrorResponse}}, summary="judge items")(judge_items)
     return app

@@ -20,12 +20,14 @@ from debate import VLLMChatBackend
 from debate.backends.openai_http import OpenAIChatBackend
 
 from labeling.config import add_config_args, load_from_args
+from labeling.data.records import not_utf8
 from labeling.exec.threads import available_cores
 from labeling.serve.app import create_app
 from labeling.serve.client import JudgeClient, JudgeClientError
-from labeling.serve.config import SERVE_FLAGS, DebaterSettings, ServeConfig
+from labeling.serve.config import SERVE_FLAGS, DebaterSettings, HttpSettings, ServeConfig
 from labeling.serve.judge_loader import JudgeLoadError, load_judge
 from labeling.serve.ray_serve import JudgeSource, ReplicaOptions, deploy_judge
+from labeling.serve.redact import redact_access_log
 from labeling.serve.settings import (
     InsecureBindingError,
     ServerSettings,
@@ -57,6 +59,16 @@ def server_settings(cfg: ServeConfig) -> ServerSettings:
     return cfg.limits.to_library(api_keys=keys, threads=threads)
 
 
+def uvicorn_config(app: Any, http: HttpSettings) -> Any:
+    """uvicorn's settings for the judge app; its access log shows request paths without query strings."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=http.host, port=http.port, timeout_graceful_shutdown=http.graceful_timeout,
+                            limit_concurrency=http.limit_concurrency, server_header=False, log_level="info")
+    redact_access_log()  # after uvicorn.Config, which (re)configures its loggers
+    return config
+
+
 def serve_judge(cfg: ServeConfig) -> int:
     """Load the judge and serve it until SIGTERM/SIGINT; in-flight requests finish first."""
     import uvicorn
@@ -71,8 +83,7 @@ def serve_judge(cfg: ServeConfig) -> int:
         raise ValueError(f"judge {judge.judge_id} reads no transcripts; serve a debate judge to enable debates")
     app = create_app(judge, settings, debate_backend=backend)
     http = cfg.http
-    config = uvicorn.Config(app, host=http.host, port=http.port, timeout_graceful_shutdown=http.graceful_timeout,
-                            limit_concurrency=http.limit_concurrency, server_header=False, log_level="info")
+    config = uvicorn_config(app, http)
     # uvicorn re-raises the signal it stopped on after a clean shutdown; with these no-op
     # handlers in place that re-raise is harmless and a graceful stop exits with status 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -121,15 +132,34 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
     return serve_judge(load_from_args(ServeConfig, args, SERVE_FLAGS))
 
 
+def read_items_file(path: Path) -> list[dict[str, Any]]:
+    """Items from a JSON list or JSON-lines file; bad UTF-8 or JSON is an error naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    try:
+        if text.lstrip().startswith("["):
+            items = json.loads(text)
+        else:
+            items = []
+            for number, line in enumerate(text.split("\n"), start=1):
+                if line.strip():
+                    try:
+                        items.append(json.loads(line))
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"{path}: line {number}: invalid JSON: {err.msg}") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: line {err.lineno}: invalid JSON: {err.msg}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError(f"{path} must hold a JSON list of objects or one object per line")
+    return items
+
+
 def _read_items(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Items from --items (JSON list or JSON lines) or from --question/--answer."""
     if args.items:
-        text = Path(args.items).read_text()
-        stripped = text.lstrip()
-        items = json.loads(text) if stripped.startswith("[") else [json.loads(l) for l in text.splitlines() if l.strip()]
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ValueError(f"{args.items} must hold a JSON list of objects or one object per line")
-        return items
+        return read_items_file(Path(args.items))
     if args.question is None or args.answer is None:
         raise ValueError("give --items FILE, or --question and --answer")
     item: dict[str, Any] = {"question": args.question, "answer": args.answer}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from labeling.config import Auto, PositiveInt, Shorthand, StrictSection, int_or_auto, section_from
 from labeling.serve.settings import ServerSettings
@@ -45,10 +45,18 @@ class HttpSettings(StrictSection):
     """Where and how uvicorn listens."""
 
     host: str = Field("127.0.0.1", description="bind address (non-loopback needs API keys)")
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(8000, description="TCP port, 1..65535")
     api_key_file: str | None = Field(default=None, description="file with one API key per line (mode 600)")
     graceful_timeout: float = Field(30.0, ge=0, description="seconds in-flight requests get on SIGTERM")
     limit_concurrency: PositiveInt = Field(512, description="open connections before 503s")
+
+    @field_validator("port")
+    @classmethod
+    def _tcp_port(cls, port: int) -> int:
+        # 0 (let the OS pick) is refused too: the server would log and advertise a port it is not on
+        if not 1 <= port <= 65535:
+            raise ValueError("must be a TCP port in 1..65535 (0, an OS-picked port, is not supported)")
+        return port
 
 
 class DebaterSettings(StrictSection):

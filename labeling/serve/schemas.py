@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
 from labeling.serve.settings import ServerSettings
 
@@ -61,16 +62,25 @@ class ErrorResponse(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+def _not_blank(value: str) -> str:
+    """Item files refuse whitespace-only questions and answers; so does the API."""
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be blank (it holds only whitespace)")
+    return value
+
+
 def request_models(settings: ServerSettings) -> tuple[type[BaseModel], type[BaseModel]]:
     """(JudgeItem, JudgeRequest) with this server's caps written into their schema."""
-    text = Annotated[str, Field(max_length=settings.max_field_chars)]
+    # the pattern documents the blank check for clients; _not_blank enforces it with a clearer message
+    text = Annotated[str, Field(min_length=1, max_length=settings.max_field_chars, json_schema_extra={"pattern": r"\S"}),
+                     AfterValidator(_not_blank)]
     item = create_model(
         "JudgeItem",
         __base__=_Body,
         __doc__="A binary item: is `answer` a correct answer to `question`?",
         id=(str | None, Field(default=None, max_length=200, description="echoed back in the result")),
-        question=(text, Field(min_length=1, description="the question (and passage, if any)")),
-        answer=(text, Field(description="the candidate answer to judge")),
+        question=(text, Field(description="the question (and passage, if any); not blank")),
+        answer=(text, Field(description="the candidate answer to judge; not blank")),
         transcript=(
             str | None,
             Field(

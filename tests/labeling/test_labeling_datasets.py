@@ -284,3 +284,47 @@ def test_items_file_may_carry_evidence(tmp_path):
     bad = _write(tmp_path / "bad.jsonl", "\n".join(json.dumps(i) for i in items) + "\n")
     with pytest.raises(ValueError, match="line 2: field 'evidence' must be a string"):
         load_items_file(bad)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_invalid_utf8_names_the_file_line_and_column(tmp_path, suffix):
+    good = json.dumps({"id": "a", "question": "q", "answer": "x"}).encode()
+    bad = b'{"id": "b", "question": "caf\xc3\xa9 \xff", "answer": "x"}'
+    data = good + b"\n" + good.replace(b'"a"', b'"c"') + b"\n" + bad + b"\n"
+    file = tmp_path / f"items{suffix}"
+    file.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    with pytest.raises(ValueError) as err:
+        load_items_file(file)
+    # column counts characters: the two-byte 'é' is one column
+    assert str(err.value) == f"{file}: line 3: not valid UTF-8 (byte 0xff at column 31); save the file as UTF-8"
+
+
+def test_invalid_utf8_in_json_and_csv_data_files_names_the_line(tmp_path):
+    _write(tmp_path / "valid.json", json.dumps([SCIQ_REC], indent=1))
+    raw = (tmp_path / "valid.json").read_bytes().replace(b'"Q?"', b'"Q\xe9?"')
+    (tmp_path / "valid.json").write_bytes(raw)
+    with pytest.raises(ValueError, match=r"valid\.json: line 3: not valid UTF-8 \(byte 0xe9 at column 17\)"):
+        load_rows("sciq", source=tmp_path, split="validation")
+    header = b"id,context,question,answer0,answer1,answer2,answer3,label\n"
+    (tmp_path / "valid.csv").write_bytes(header + b"x1,ctx,q,a,b,c,d,1\nx2,ctx,q\x80,a,b,c,d,1\n")
+    with pytest.raises(ValueError, match=r"valid\.csv: line 3: not valid UTF-8 \(byte 0x80 at column 9\)"):
+        load_rows("cosmos_qa", source=tmp_path, split="validation")
+
+
+def test_a_folder_without_the_dataset_files_names_the_folder_and_the_files(tmp_path):
+    from labeling.data.stage import choose_source_splits
+
+    (tmp_path / "notes.txt").write_text("not a split")
+    with pytest.raises(ValueError) as err:
+        choose_source_splits("sciq", str(tmp_path))
+    assert str(err.value) == (f"sciq: no data file in {tmp_path}; expected at least one of train.json (train), "
+                              "valid.json (validation), test.json (test), or a subfolder sciq/ holding them")
+    (tmp_path / "boolq").mkdir()
+    with pytest.raises(ValueError, match=rf"boolq: no data file in {tmp_path / 'boolq'}; expected at least one of "
+                                         r"superglue_train\.jsonl \(train\), superglue_val\.jsonl \(validation\)$"):
+        choose_source_splits("boolq", str(tmp_path))
+    with pytest.raises(ValueError, match=r"amazon_polarity has no local file layout.*data\.source: null"):
+        choose_source_splits("amazon_polarity", str(tmp_path))
+    with pytest.raises(ValueError, match=r"split 'test' has no local file in .* \(expected test\.json\)"):
+        load_rows("sciq", source=tmp_path, split="test")
+    assert choose_source_splits("sciq", None) == ("train", "test")

@@ -58,7 +58,7 @@ class Tally:
 def schema(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path):
     """The schema loaded from the live app (schemathesis runs the app's lifespan until teardown)."""
     judge = load_judge(make_toy_judge(tmp_path_factory.mktemp("fuzz") / "runs", tiny_model_dir))
-    loaded = schemathesis.openapi.from_asgi("/openapi.json", create_app(judge, SETTINGS))
+    loaded = schemathesis.openapi.from_asgi("/openapi.json", create_app(judge, SETTINGS), headers=AUTH)
     yield loaded
     asgi.shutdown_lifespans()
 
