@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted: finished stages and shards are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -46,3 +46,15 @@ def test_stop_child_terminates_and_kills_a_child_that_ignores_it() -> None:
     done.wait()
     stop_child(done)  # an ended child is left alone
     assert done.returncode == 0
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(monkeypatch, capsys) -> None:
+    from labeling import cli
+
+    def interrupted(args) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_data", interrupted)
+    code = cli.main(["data", str(REPO / "configs" / "sciq_cpu.yaml")])
+    assert code == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
