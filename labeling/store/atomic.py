@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from eval.atomic import default_file_mode
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -23,6 +24,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, default_file_mode())  # mkstemp's 0600 would survive the rename: respect the umask
     try:
         write(tmp)
         with open(tmp, "rb") as handle:

@@ -1,6 +1,8 @@
-"""labeling.store: settings added after folders were named stay out of a stage key at their default."""
+"""labeling.store: settings added after folders were named stay out of a stage key at their default; file modes."""
 
 from __future__ import annotations
+
+import pytest
 
 from labeling.store import stage_dir, without_later_defaults
 
@@ -22,3 +24,23 @@ def test_a_setting_at_its_default_keeps_the_old_folder_name(tmp_path) -> None:
         == stage_dir(tmp_path, "t", old).path
     assert stage_dir(tmp_path, "t", without_later_defaults({**old, "quote_prefill": True}, later)).path \
         != stage_dir(tmp_path, "t", old).path
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_atomic_writes_respect_the_umask(tmp_path, umask: int, mode: int) -> None:
+    """Artifacts get the mode a plain file would (mkstemp alone made every one 0600)."""
+    import os
+
+    from eval.atomic import default_file_mode, write_bytes_atomic
+    from labeling.store import atomic_write_parquet, atomic_write_text
+
+    old = os.umask(umask)
+    default_file_mode.cache_clear()
+    try:
+        atomic_write_text(tmp_path / "a.json", "{}")
+        atomic_write_parquet(__import__("pandas").DataFrame({"x": [1]}), tmp_path / "b.parquet")
+        write_bytes_atomic(tmp_path / "c.png", b"png")
+    finally:
+        os.umask(old)
+        default_file_mode.cache_clear()
+    assert {oct(os.stat(tmp_path / n).st_mode & 0o777) for n in ("a.json", "b.parquet", "c.png")} == {oct(mode)}
