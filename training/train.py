@@ -253,6 +253,9 @@ def _save_atomically(
 ) -> None:
     """Write the checkpoint to a temp dir beside ``out_dir`` and rename it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's 0700 would survive the rename: a shared runs/ stays readable
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -40,7 +40,7 @@ from labeling.label.prompted_labels import prompted_label_all_seeds
 from labeling.label.settings import LABEL_FLAGS, LabelJobConfig
 from labeling.label.summary import summarize, summary_line
 from labeling.stages.debate_shards import DEBATE_SHARDS, debate_params
-from labeling.store import ModelNotFoundError, atomic_write_text, check_model
+from labeling.store import ModelNotFoundError, atomic_write_text, check_model, remove_stale_temps
 
 log = logging.getLogger("w2s.label")
 
@@ -52,14 +52,6 @@ def shard_tasks(cfg: LabelJobConfig, ids: list[str], seed: int, picks: dict[str,
     return plan_shards(DEBATE_SHARDS, out / "transcripts" / f"seed{seed}", len(ids), debate.shard_size, params,
                        ids=ids, per_item={"weak_picks": picks} if picks is not None else None,
                        items_path=out / "items.parquet")
-
-
-def remove_stale_temp_files(out: Path) -> int:
-    """Delete temp files a killed run left behind (``.<name>.*.tmp``); returns how many."""
-    stale = [p for p in out.rglob(".*.tmp") if p.is_file() and "ray" not in p.relative_to(out).parts[:1]]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
 
 
 def check_backends(cfg: LabelJobConfig) -> None:
@@ -109,7 +101,7 @@ def run_label_job(cfg: LabelJobConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     check_backends(cfg)  # before the folder exists: a typo leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
-    if removed := remove_stale_temp_files(out):
+    if removed := remove_stale_temps(out):
         log.info("removed %d temp files left by an interrupted run", removed)
     items, dataset = load_items(cfg.input)
     ids = items["id"].astype(str).tolist()

@@ -3,11 +3,18 @@
 * ``stage_dir`` / ``StageDir`` / ``COMPLETE``: one folder per stage, ``stage.json`` first, ``COMPLETE`` last;
 * ``without_later_defaults``: settings added later stay out of a stage key at their default;
 * ``atomic_write_text`` / ``atomic_write_parquet`` / ``atomic_write_rows``: the one atomic-write helper;
+* ``remove_stale_temps``: what a killed writer left behind, removed when its stage (or label job) restarts;
 * ``resolve_model`` / ``prepare_packaged_model``: model references and the converted-model cache;
 * ``check_model``: a model reference checked before any work starts (exists, depth, cached or hub reachable).
 """
 
-from labeling.store.atomic import atomic_write, atomic_write_parquet, atomic_write_rows, atomic_write_text
+from labeling.store.atomic import (
+    atomic_write,
+    atomic_write_parquet,
+    atomic_write_rows,
+    atomic_write_text,
+    remove_stale_temps,
+)
 from labeling.store.model_refs import (
     PACKAGED_MODELS,
     ModelNotFoundError,
@@ -42,6 +49,7 @@ __all__ = [
     "prepare_packaged_model",
     "require_finished",
     "resolve_model",
+    "remove_stale_temps",
     "reuse_only",
     "reusing_only",
     "stage_dir",

@@ -7,6 +7,7 @@ the new file, or nothing (a stray ``.<name>.*.tmp`` at worst, which readers igno
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -52,3 +53,19 @@ def atomic_write_rows(rows: list[dict[str, Any]], path: Path, schema: Any) -> No
     """
     table = pa.Table.from_pylist(rows, schema=schema)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete what a killed writer left in ``folder``: ``.<name>.*.tmp`` files of the atomic writes and
+    ``.<name>.tmp-*`` checkpoint folders of the trainer (never under a ``ray`` folder); returns how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    stale = [p for pattern in (".*.tmp", ".*.tmp-*") for p in folder.rglob(pattern)
+             if "ray" not in p.relative_to(folder).parts[:1]]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(stale)

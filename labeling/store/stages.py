@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from labeling.config import config_hash
-from labeling.store.atomic import atomic_write_text
+from labeling.store.atomic import atomic_write_text, remove_stale_temps
+
+log = logging.getLogger(__name__)
 
 COMPLETE = "COMPLETE"
 _REUSE_ONLY: ContextVar[bool] = ContextVar("reuse_only", default=False)
@@ -66,6 +69,8 @@ class StageDir:
         """Create the folder and record the semantic config; returns the folder (never inside ``reuse_only``)."""
         require_finished(self.kind, self.path)
         self.path.mkdir(parents=True, exist_ok=True)
+        if removed := remove_stale_temps(self.path):  # an unfinished stage's temps are a killed attempt's
+            log.info("%s: removed %d temp files left by an interrupted run", self.path.name, removed)
         atomic_write_text(self.path / "stage.json", json.dumps(self.semantic, indent=2, sort_keys=True, default=str))
         return self.path
 

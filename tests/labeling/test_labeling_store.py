@@ -44,3 +44,17 @@ def test_atomic_writes_respect_the_umask(tmp_path, umask: int, mode: int) -> Non
         os.umask(old)
         default_file_mode.cache_clear()
     assert {oct(os.stat(tmp_path / n).st_mode & 0o777) for n in ("a.json", "b.parquet", "c.png")} == {oct(mode)}
+
+
+def test_restarting_an_unfinished_stage_removes_what_a_killed_attempt_left(tmp_path) -> None:
+    stage = stage_dir(tmp_path, "student-x", {"a": 1})
+    stage.begin()
+    (stage.path / ".shard-00000.parquet.abc123.tmp").write_bytes(b"half")
+    (stage.path / ".model.tmp-q1w2e3").mkdir()
+    (stage.path / ".model.tmp-q1w2e3" / "weights.safetensors").write_bytes(b"half")
+    (stage.path / "shard-00001.parquet").write_bytes(b"kept")  # finished work stays
+    (stage.path / "ray").mkdir()
+    (stage.path / "ray" / ".sock.tmp").write_bytes(b"not ours")
+    stage.begin()
+    assert sorted(p.name for p in stage.path.iterdir()) == ["ray", "shard-00001.parquet", "stage.json"]
+    assert (stage.path / "ray" / ".sock.tmp").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 from pathlib import Path
 
@@ -50,6 +52,9 @@ def test_output_is_a_normal_checkpoint_and_no_temp_dir_is_left(toy_run: Path) ->
     config = AutoConfig.from_pretrained(toy_run)
     assert config.num_labels == 2 and config.pad_token_id is not None
     assert [p.name for p in toy_run.parent.iterdir()] == ["judge"]
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert toy_run.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's 0700: collaborators can read it
 
 
 def test_soft_labels_are_honoured(tiny_model_dir: Path, toy_task, tmp_path: Path) -> None:
