@@ -20,8 +20,7 @@ def test_sigterm_runs_finally_blocks_and_atexit(tmp_path: Path) -> None:
         "from labeling.exec.signals import exit_on_sigterm\n"
         "exit_on_sigterm()\n"
         f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('atexit'))\n"
-        "print('ready', flush=True)\n"
-        "try:\n    time.sleep(60)\n"
+        "try:\n    print('ready', flush=True)\n    time.sleep(60)\n"  # ready only once inside the try
         f"finally:\n    pathlib.Path({str(marker) + '.finally'!r}).write_text('finally')\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
