@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()  # `kill` unwinds like Ctrl-C: Ray and child processes are stopped, not orphaned
     try:
         return args.func(args)
-    except (ConfigError, ModelNotFoundError, FileNotFoundError, ValueError, KeyError) as exc:
+    except (ConfigError, ModelNotFoundError, OSError, EOFError, ValueError, KeyError) as exc:
+        # OSError: a path under a file, no permission, a disk full, a truncated .gz (also EOFError)
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)

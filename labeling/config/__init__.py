@@ -33,6 +33,7 @@ from labeling.config.experiment import (
     source_names,
 )
 from labeling.config.loading import (
+    absolute_path,
     Shorthand,
     add_config_args,
     apply_overrides,
@@ -50,6 +51,6 @@ __all__ = [
     "Auto", "BootstrapLink", "CompareConfig", "CompareDataset", "ConfigError", "DataConfig", "DebateConfig", "DebateSettings",
     "DerivedSection", "EngineConfig", "Ensemble", "EvalConfig", "ExperimentConfig", "LossSpec", "ModelConfig",
     "ModelsConfig", "PositiveInt", "PromptedJudgeConfig", "RayConfig", "SamplingSettings", "Shorthand",
-    "StrictSection", "TrainSettings", "TrainingConfig", "add_config_args", "apply_overrides", "chain_description", "config_hash", "float_or_auto", "int_or_auto",
+    "StrictSection", "TrainSettings", "TrainingConfig", "absolute_path", "add_config_args", "apply_overrides", "chain_description", "config_hash", "float_or_auto", "int_or_auto",
     "load_config", "load_from_args", "parse_override", "read_yaml", "section_from", "set_key", "source_names", "validate",
 ]

@@ -18,7 +18,7 @@ from labeling.config.base import StrictSection, section_from
 from labeling.config.sources import label_sources, source_names
 from labeling.config.bootstrap import BootstrapLink, chain_problem
 from labeling.config.debate import Auto, DebateConfig, PositiveInt, RayConfig
-from labeling.config.loading import apply_overrides, read_yaml, validate
+from labeling.config.loading import absolute_path, apply_overrides, read_yaml, validate
 
 
 class DataConfig(StrictSection):
@@ -260,12 +260,13 @@ def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:
     """Make the output folder and every local data source absolute (relative to the working directory)."""
     data = json.loads(json.dumps(data))
     if isinstance(data.get("output_dir"), str):
-        data["output_dir"] = str(Path(data["output_dir"]).expanduser().resolve())
+        data["output_dir"] = absolute_path(data["output_dir"], "output_dir")
     sections = [data.get("data")] + list((data.get("compare") or {}).get("datasets") or [])
-    for section in sections:
+    for i, section in enumerate(sections):
         if isinstance(section, dict) and isinstance(section.get("source"), str):
             # always a local folder (the hub is `null`): a bare `mydata` is as relative as `./mydata`
-            section["source"] = str(Path(section["source"]).expanduser().resolve())
+            key = "data.source" if i == 0 else f"compare.datasets[{i - 1}].source"
+            section["source"] = absolute_path(section["source"], key)
     return data
 
 

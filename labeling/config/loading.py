@@ -200,6 +200,14 @@ def load_from_args(model: type[Model], args: argparse.Namespace, shorthands: tup
     return validate(model, data, args.config or "from the command line", {s.key: s.flag for s in shorthands})
 
 
+def absolute_path(value: str, key: str) -> str:
+    """``value`` with ``~`` expanded, made absolute against the working directory; ConfigError naming ``key``."""
+    try:
+        return str(Path(value).expanduser().resolve())
+    except RuntimeError as exc:  # `~nosuchuser/...`: Path.expanduser cannot find that home directory
+        raise ConfigError(f"{key}: cannot expand {value!r} ({exc}); give an existing user or a full path") from None
+
+
 def config_hash(payload: Any, length: int = 10) -> str:
     """Stable short hash of a JSON-able payload (pydantic models are dumped first)."""
     if isinstance(payload, BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,11 +75,14 @@ def not_utf8(path: Path) -> ValueError:
 
 
 def _utf8_checked(path: Path, records: Iterator[tuple[Where, Any]]) -> Iterator[tuple[Where, Any]]:
-    """``records``, with a decoding error replaced by one that names the file, line and column."""
+    """``records``, with a decoding error replaced by one that names the file, line and column, and a
+    truncated or mislabeled ``.gz`` by one that names the file."""
     try:
         yield from records
     except UnicodeDecodeError:
         raise not_utf8(path) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a complete gzip file ({exc}); re-create or re-download it") from None
 
 
 def _read_json_array(path: Path) -> Iterator[tuple[Where, Any]]:

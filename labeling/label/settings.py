@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from labeling.config import (
     Auto,
+    absolute_path,
     DebateSettings,
     EngineConfig,
     PositiveInt,
@@ -95,7 +96,7 @@ class LabelJobConfig(StrictSection):
     @classmethod
     def _absolute_out(cls, value: str) -> str:
         """Resolved against the working directory at load, so Ray workers and temp folders see one path."""
-        return str(Path(value).expanduser().resolve())
+        return absolute_path(value, "out")
 
 
 LABEL_FLAGS: tuple[Shorthand, ...] = (
