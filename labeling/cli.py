@@ -13,11 +13,12 @@ from labeling.config import ConfigError, ExperimentConfig, add_config_args, load
 from labeling.data.stage import prepare_splits
 from labeling.exec.signals import exit_on_sigterm
 from labeling.experiment.compare import run_compare
+from labeling.experiment.preflight import check_experiment
 from labeling.experiment.pipeline import floor_and_debates, run_pipeline, run_training
 from labeling.experiment.simulate import add_commands as add_simulate_commands
 from labeling.label.job import add_commands as add_label_commands
 from labeling.serve.commands import add_commands as add_server_commands
-from labeling.store import PACKAGED_MODELS, ModelNotFoundError, StageMissing, prepare_packaged_model, reuse_only
+from labeling.store import PACKAGED_MODELS, StageMissing, prepare_packaged_model, reuse_only
 
 log = logging.getLogger("w2s")
 
@@ -43,6 +44,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_debate(args: argparse.Namespace) -> int:
     """Splits and transcripts."""
     cfg = _load(args)
+    check_experiment(cfg)  # before the splits: run_pipeline does the same
     _, transcripts = floor_and_debates(cfg, prepare_splits(cfg))
     for (protocol, seed), read in transcripts.items():
         print(f"{protocol} seed {seed}: {read.stage.path} ({len(read.failed)} failed)")
@@ -52,6 +54,7 @@ def cmd_debate(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     """Splits, transcripts (reused or made) and every model; no table."""
     cfg = _load(args)
+    check_experiment(cfg)
     splits = prepare_splits(cfg)
     floor, transcripts = floor_and_debates(cfg, splits)
     outcomes = run_training(cfg, splits, transcripts, floors={cfg.training.seeds[0]: floor})
@@ -139,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()  # `kill` unwinds like Ctrl-C: Ray and child processes are stopped, not orphaned
     try:
         return args.func(args)
-    except (ConfigError, ModelNotFoundError, OSError, EOFError, ValueError, KeyError) as exc:
-        # OSError: a path under a file, no permission, a disk full, a truncated .gz (also EOFError)
+    except (ConfigError, OSError, EOFError, ValueError, KeyError) as exc:
+        # OSError: a missing model or file, a path under a file, no permission, a disk full; EOFError: a truncated .gz
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -9,11 +9,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from debate import PROTOCOLS, SamplingConfig
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from labeling.config.base import StrictSection, section_from
 
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _distinct_seeds(value: list[int]) -> list[int]:
+    if not value or len(set(value)) != len(value):
+        raise ValueError("seeds must be a non-empty list of distinct ints (a repeated seed would count one model twice)")
+    return value
+
+
+DistinctSeeds = Annotated[list[int], AfterValidator(_distinct_seeds)]  # debate seeds and training seeds
 Auto = Literal["auto"]
 
 SamplingSettings = section_from(
@@ -80,7 +89,7 @@ class DebateConfig(DebateSettings):
     """Which oversight protocols the experiment runs, with which debate seeds, and how."""
 
     protocols: list[str] = Field(default_factory=lambda: ["none", "debate"])
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: DistinctSeeds = Field(default_factory=lambda: [0])
     judge_view: Literal["full", "no_quotes", "verified_only"] = Field(
         "full", description="what of a checked transcript the judges read (the quotes ablation)"
     )
@@ -126,12 +135,6 @@ class DebateConfig(DebateSettings):
             raise ValueError("protocols must not repeat")
         return value
 
-    @field_validator("seeds")
-    @classmethod
-    def _seeds_nonempty(cls, value: list[int]) -> list[int]:
-        if not value or len(set(value)) != len(value):
-            raise ValueError("seeds must be a non-empty list of distinct ints")
-        return value
 
 
 class RayConfig(StrictSection):

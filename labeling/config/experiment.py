@@ -17,7 +17,7 @@ from training import TrainConfig
 from labeling.config.base import StrictSection, section_from
 from labeling.config.sources import label_sources, source_names
 from labeling.config.bootstrap import BootstrapLink, chain_problem
-from labeling.config.debate import Auto, DebateConfig, PositiveInt, RayConfig
+from labeling.config.debate import Auto, DebateConfig, DistinctSeeds, PositiveInt, RayConfig
 from labeling.config.loading import absolute_path, apply_overrides, read_yaml, validate
 
 
@@ -102,15 +102,7 @@ class TrainingConfig(StrictSection):
     strong: TrainSettings = TrainSettings()
     ensembles: list[Ensemble] = Field(default_factory=lambda: ["debate_ensemble"])
     student_losses: list[LossSpec] = Field(default_factory=lambda: [LossSpec()])
-    seeds: list[int] = Field(default_factory=lambda: [0])
-
-    @field_validator("seeds")
-    @classmethod
-    def _seeds_distinct(cls, value: list[int]) -> list[int]:
-        if not value or len(set(value)) != len(value):
-            raise ValueError("seeds must be a non-empty list of distinct ints (a repeated seed would count one model twice)")
-        return value
-
+    seeds: DistinctSeeds = Field(default_factory=lambda: [0])
     threads: PositiveInt | Auto = Field("auto", description="torch threads per training process; auto = fit the cores")
     workers: PositiveInt | Auto = Field(
         "auto", description="models trained side by side in worker processes; auto = fit the cores"
@@ -230,9 +222,13 @@ class ExperimentConfig(StrictSection):
         default=None, description="also label with a prompted (not fine-tuned) judge; null = off"
     )
 
+    def known_source_names(self) -> set[str]:
+        """Every name a setting may use for one of this run's label sources (``source_names`` of each)."""
+        return set().union(*(source_names(s.protocol, s.ensemble) for s in label_sources(self)))
+
     @model_validator(mode="after")
     def _loss_sources_exist(self) -> "ExperimentConfig":
-        known = set().union(*(source_names(s.protocol, s.ensemble) for s in label_sources(self)))
+        known = self.known_source_names()
         for i, loss in enumerate(self.training.student_losses):
             unknown = [name for name in loss.sources or [] if name not in known]
             if unknown:
@@ -248,7 +244,7 @@ class ExperimentConfig(StrictSection):
             return self
         if problem := chain_problem(self.training.bootstrap, self.models.weak, self.models.strong):
             raise ValueError(problem)
-        known = set().union(*(source_names(s.protocol, s.ensemble) for s in label_sources(self)))
+        known = self.known_source_names()
         unknown = [s for s in self.training.bootstrap_sources if s not in known]
         if unknown or not self.training.bootstrap_sources:
             raise ValueError(f"training.bootstrap_sources: {unknown or 'empty'} match no label source of this run; "

@@ -211,7 +211,6 @@ def floor_and_debates(
     The floor comes first because market-making argues against its no-transcript picks. A bootstrapping
     chain is checked against its checkpoints before anything runs.
     """
-    check_experiment(cfg, chat_models=backend is None)
     if cfg.training.bootstrap:
         check_chain_fits(cfg)
     floor = train_weak_floor(cfg, splits, cfg.training.seeds[0])
