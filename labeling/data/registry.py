@@ -147,9 +147,14 @@ def source_fingerprint(name: str, source: str | Path | None) -> dict[str, str] |
     """
     if source is None:
         return None
+    return {path.name: file_sha256(path) for path in source_files(name, source)}
+
+
+def source_files(name: str, source: str | Path) -> list[Path]:
+    """The files of `name` present in the local folder `source` (what ``load_rows`` may read)."""
     info = get_info(name)
     folder = _local_dir(info, source)
-    return {file: file_sha256(folder / file) for _, file in info.local_files if (folder / file).is_file()}
+    return [folder / file for _, file in info.local_files if (folder / file).is_file()]
 
 
 def _hub_records(info: DatasetInfo, split: str, limit: int | None) -> Iterator[tuple[Where, Any]]:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labeling.config import DataConfig, ExperimentConfig
-from labeling.data.registry import available_splits, load_rows, no_split_files, source_fingerprint
+from labeling.data.registry import available_splits, load_rows, no_split_files, source_files, source_fingerprint
 from labeling.data.splits import SPLIT_NAMES, SplitSizes, make_splits
 from labeling.store import atomic_write_parquet, stage_dir
 
@@ -75,9 +75,7 @@ def _fingerprint(name: str, source: str | None) -> dict[str, str] | None:
     """``source_fingerprint``, hashed again only when a file's size or modification time changed."""
     if source is None:
         return None
-    folder = Path(source)
-    stamp = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file())) \
-        if folder.is_dir() else ()
+    stamp = tuple((str(p), st.st_size, st.st_mtime_ns) for p in source_files(name, source) for st in [p.stat()])
     return _fingerprint_cached(name, source, stamp)
 
 
