@@ -9,20 +9,7 @@ import pytest
 from labeling.cli import main
 from labeling.config import ConfigError, load_config
 from labeling.config.base import bool_for_number
-
-MINIMAL = """
-name: t
-models:
-  weak: {path: a/b, num_hidden_layers: 2}
-  strong: {path: a/c}
-  debater: {path: a/d}
-"""
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "exp.yaml"
-    path.write_text(text)
-    return path
+from test_labeling_config import MINIMAL, write  # the minimal experiment file of the config tests
 
 
 @pytest.mark.parametrize(
