@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail on a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``w2s`` console script."""
     args = build_parser().parse_args(argv)
@@ -142,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()  # `kill` unwinds like Ctrl-C: Ray and child processes are stopped, not orphaned
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # the reader of stdout went away (`w2s config x | head`): stop quietly, as a shell's SIGPIPE would
+        silence_stdout()
+        return 141
     except (ConfigError, OSError, EOFError, ValueError, KeyError) as exc:
         # OSError: a missing model or file, a path under a file, no permission, a disk full; EOFError: a truncated .gz
         if args.debug:

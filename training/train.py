@@ -62,21 +62,21 @@ class TrainConfig:
     trainable: str = "all"
 
     def __post_init__(self) -> None:
-        checks = {
-            "epochs > 0": self.epochs > 0,
-            "lr > 0": self.lr > 0,
-            "batch_size >= 1": self.batch_size >= 1,
-            "grad_accum >= 1": self.grad_accum >= 1,
-            "max_length >= 1": self.max_length >= 1,
-            "0 <= warmup_ratio <= 1": 0 <= self.warmup_ratio <= 1,
-            "weight_decay >= 0": self.weight_decay >= 0,
-            "max_grad_norm > 0": self.max_grad_norm > 0,
-            "threads >= 1": self.threads >= 1,
-            "trainable in (all, head)": self.trainable in ("all", "head"),
+        checks = {  # field: (the rule, whether it holds)
+            "epochs": ("> 0", self.epochs > 0),
+            "lr": ("> 0", self.lr > 0),
+            "batch_size": (">= 1", self.batch_size >= 1),
+            "grad_accum": (">= 1", self.grad_accum >= 1),
+            "max_length": (">= 1", self.max_length >= 1),
+            "warmup_ratio": ("in [0, 1]", 0 <= self.warmup_ratio <= 1),
+            "weight_decay": (">= 0", self.weight_decay >= 0),
+            "max_grad_norm": ("> 0", self.max_grad_norm > 0),
+            "threads": (">= 1", self.threads >= 1),
+            "trainable": ("'all' or 'head'", self.trainable in ("all", "head")),
         }
-        failed = [name for name, ok in checks.items() if not ok]
+        failed = [f"{name} must be {rule} (got {getattr(self, name)!r})" for name, (rule, ok) in checks.items() if not ok]
         if failed:
-            raise ValueError(f"invalid TrainConfig ({', '.join(failed)}): {self}")
+            raise ValueError(f"invalid TrainConfig: {'; '.join(failed)}")
         if not isinstance(self.loss_params, Mapping):
             raise ValueError(f"loss_params must be a mapping, got {self.loss_params!r}")
         object.__setattr__(self, "loss_params", dict(self.loss_params))  # a private copy

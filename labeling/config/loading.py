@@ -148,9 +148,14 @@ def read_yaml(path: str | Path | None) -> dict[str, Any]:
         return {}
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} is a folder, not a YAML file" if path.is_dir()
+                          else f"config file {path} does not exist")
     try:
-        data = load_yaml_text(path.read_text()) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        from labeling.data.records import not_utf8  # the data layer's reader says where the bad byte is
+
+        raise ConfigError(str(not_utf8(path))) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

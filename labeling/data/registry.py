@@ -157,10 +157,29 @@ def source_files(name: str, source: str | Path) -> list[Path]:
     return [folder / file for _, file in info.local_files if (folder / file).is_file()]
 
 
+def fail_fast_when_offline(info: DatasetInfo) -> None:
+    """A ConnectionError saying what to do when the hub cannot be reached (instead of ~30 s of retries).
+
+    With ``HF_HUB_OFFLINE=1`` nothing is probed: ``datasets`` then reads its local cache.
+    """
+    from labeling.store.model_check import hub_offline, hub_reachable  # the store imports this package's users
+
+    if hub_offline():
+        return
+    ok, why = hub_reachable()
+    if not ok:
+        raise ConnectionError(
+            f"{info.name}: data.source is not set, so {info.hub_id} is read from the Hugging Face hub, which cannot "
+            f"be reached ({why}): give data.source (--source) a local copy, e.g. ../shared/data/{info.local_dirname}, "
+            f"or set HF_HUB_OFFLINE=1 if the dataset is in your Hugging Face cache"
+        )
+
+
 def _hub_records(info: DatasetInfo, split: str, limit: int | None) -> Iterator[tuple[Where, Any]]:
     if split not in info.hub_splits:
         raise ValueError(f"{info.name}: split {split!r} is not on the hub; available: {list(info.hub_splits)}")
     selector = split if limit is None else f"{split}[:{limit}]"
+    fail_fast_when_offline(info)
     rows = datasets.load_dataset(info.hub_id, split=selector, revision=info.hub_revision)
     for index, rec in enumerate(rows):
         yield Where(f"{info.hub_id} ({split})", f"row {index}"), rec

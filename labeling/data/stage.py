@@ -112,20 +112,24 @@ def prepare_splits(cfg: ExperimentConfig) -> Splits:
     stage = stage_dir(cfg.output_dir, "data", data_semantic(cfg))
     paths = {name: stage.path / f"{name}.parquet" for name in SPLIT_NAMES}
     if not stage.complete:
-        stage.begin()
-        d = cfg.data
-        pool_split, test_split = choose_source_splits(d.dataset, d.source)
-        log.info("data: %s from %s (pool=%s, test=%s)", d.dataset, d.source or "the hub", pool_split, test_split)
-        pool = with_evidence(load_rows(d.dataset, source=d.source, split=pool_split, data_seed=d.data_seed), d)
-        test_pool = (
-            with_evidence(load_rows(d.dataset, source=d.source, split=test_split, data_seed=d.data_seed), d)
-            if test_split else None
-        )
-        sizes = SplitSizes(weak_train=d.weak_train, strong_train=d.strong_train, test=d.test)
-        splits = make_splits(pool, sizes, seed=d.split_seed, test_pool=test_pool)
-        for name in SPLIT_NAMES:
-            atomic_write_parquet(splits[name].to_pandas(), paths[name])
-        stage.finish({name: len(splits[name]) for name in SPLIT_NAMES})
+        with stage.attempt():  # a malformed row or too few items leaves no folder behind
+            d = cfg.data
+            pool_split, test_split = choose_source_splits(d.dataset, d.source)
+            log.info("data: %s from %s (pool=%s, test=%s)", d.dataset, d.source or "the hub", pool_split, test_split)
+            pool = with_evidence(load_rows(d.dataset, source=d.source, split=pool_split, data_seed=d.data_seed), d)
+            test_pool = (
+                with_evidence(load_rows(d.dataset, source=d.source, split=test_split, data_seed=d.data_seed), d)
+                if test_split else None
+            )
+            sizes = SplitSizes(weak_train=d.weak_train, strong_train=d.strong_train, test=d.test)
+            try:
+                splits = make_splits(pool, sizes, seed=d.split_seed, test_pool=test_pool)
+            except ValueError as exc:  # too few items: say which data and which keys to change
+                where = f"{d.dataset} from {d.source or 'the hub'} ({pool_split}" + (f", test={test_split})" if test_split else ")")
+                raise ValueError(f"{where}: {exc}; lower data.weak_train / data.strong_train / data.test") from None
+            for name in SPLIT_NAMES:
+                atomic_write_parquet(splits[name].to_pandas(), paths[name])
+            stage.finish({name: len(splits[name]) for name in SPLIT_NAMES})
     else:
         log.info("data: reusing the splits in %s (same data settings, same source files)", stage.path)
     return Splits.read(stage.path)

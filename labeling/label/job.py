@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from debate import get_protocol
 
@@ -59,6 +60,11 @@ def check_backends(cfg: LabelJobConfig) -> None:
     if cfg.prompted_judge is not None and cfg.backend.kind == "openai":
         raise ValueError("the prompted judge scores constrained logprobs with vLLM: use --backend vllm")
     problems = []
+    if cfg.backend.kind == "openai":
+        url = urlparse(cfg.backend.base_url or "")
+        if url.scheme not in ("http", "https") or not url.netloc:
+            problems.append(f"  --base-url: backend openai needs the server's URL starting with http:// or https:// "
+                            f"(got {cfg.backend.base_url!r})")
     if cfg.backend.kind == "vllm":  # other backends name models a server (or a test's script) knows
         problems.append(_model_problem("--model", cfg.backend.model))
         if cfg.prompted_judge is not None:
@@ -100,16 +106,16 @@ def run_label_job(cfg: LabelJobConfig) -> dict[str, Any]:
     started = time.perf_counter()
     out = Path(cfg.out)
     check_backends(cfg)  # before the folder exists: a typo leaves nothing behind
-    out.mkdir(parents=True, exist_ok=True)
-    if removed := remove_stale_temps(out):
-        log.info("removed %d temp files left by an interrupted run", removed)
-    items, dataset = load_items(cfg.input)
+    items, dataset = load_items(cfg.input)  # so are unreadable items or weak picks
     ids = items["id"].astype(str).tolist()
     picks = None
     if get_protocol(cfg.debate.protocol).stance_rule == "against_weak_pick":
         if not cfg.debate.weak_picks:
             raise ValueError(f"protocol {cfg.debate.protocol!r} argues against the weak pick: pass --weak-picks FILE")
         picks = read_weak_picks(cfg.debate.weak_picks, ids)
+    out.mkdir(parents=True, exist_ok=True)
+    if removed := remove_stale_temps(out):
+        log.info("removed %d temp files left by an interrupted run", removed)
     check_job(out, job_semantic(cfg, dataset, picks), items)
     seeds = list(range(cfg.debate.seeds))
     tasks = [t for seed in seeds for t in shard_tasks(cfg, ids, seed, picks)]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from debate import PROMPT_VERSION
 
+from labeling.data.records import not_utf8
 from labeling.data.registry import DATASETS, load_items_file, load_rows
 from labeling.exec.hardware import engine_dtype
 from labeling.label.backends import backend_kwargs_text
@@ -36,17 +37,67 @@ def load_items(spec: LabelInput) -> tuple[pd.DataFrame, str]:
     return frame.reset_index(drop=True), dataset
 
 
-def read_weak_picks(path: str, ids: list[str]) -> dict[str, int]:
-    """Weak picks per item from a parquet/JSONL file with ``id`` and ``pick`` (0/1) or ``prob``."""
-    frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_json(path, lines=True)
-    if "id" not in frame or not ({"pick", "prob"} & set(frame.columns)):
-        raise ValueError(f"{path}: weak picks need columns id and pick (0/1) or prob")
-    picks = frame["pick"].astype(int) if "pick" in frame else (frame["prob"] >= 0.5).astype(int)
-    table = dict(zip(frame["id"].astype(str), picks.tolist()))
+def _weak_pick_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) for each row of a weak-picks file: ``line N`` of JSON lines, ``row N`` of Parquet."""
+    if path.suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+        return [(f"row {n}", row) for n, row in enumerate(frame.to_dict("records"))]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: line {number}: invalid JSON: {err.msg}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}: line {number}: expected an object with id and pick or prob")
+        rows.append((f"line {number}", row))
+    return rows
+
+
+def _weak_pick(path: Path, where: str, row: dict[str, Any]) -> tuple[str, int]:
+    """(id, pick) of one row; a ValueError naming the file and row for a missing id or a pick not 0/1."""
+    if row.get("id") is None:
+        raise ValueError(f"{path}: {where}: no id")
+    if "pick" in row and row["pick"] is not None:
+        pick = row["pick"]
+        if isinstance(pick, bool) or pick not in (0, 1):
+            raise ValueError(f"{path}: {where}: pick must be 0 or 1, got {pick!r}")
+        return str(row["id"]), int(pick)
+    prob = row.get("prob")
+    if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0.0 <= prob <= 1.0:
+        raise ValueError(f"{path}: {where}: needs pick (0/1) or prob (a number in [0, 1]), got {row!r:.120}")
+    return str(row["id"]), int(prob >= 0.5)
+
+
+def read_weak_picks(path: str | Path, ids: list[str]) -> dict[str, int]:
+    """Weak picks per item from a Parquet or JSON-lines file with ``id`` and ``pick`` (0/1) or ``prob``.
+
+    Errors name the file and the line (row): bad JSON, a pick not 0/1, a prob outside [0, 1], an id
+    given twice with different picks, items without a pick.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weak picks file {path} does not exist" if not path.exists()
+                                else f"weak picks file {path} is not a file")
+    table: dict[str, int] = {}
+    for where, row in _weak_pick_rows(path):
+        item_id, pick = _weak_pick(path, where, row)
+        if table.get(item_id, pick) != pick:
+            raise ValueError(f"{path}: {where}: id {item_id!r} given again with another pick")
+        table[item_id] = pick
     missing = [i for i in ids if i not in table]
     if missing:
         raise ValueError(f"{path}: no weak pick for {len(missing)} items, e.g. {missing[:3]}")
-    return {i: int(table[i]) for i in ids}
+    return {i: table[i] for i in ids}
 
 
 def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 
@@ -20,13 +21,28 @@ class JudgeClientError(RuntimeError):
         self.detail = detail
 
 
+class JudgeUnreachableError(ConnectionError):
+    """No answer from the server: nothing listens at the URL, or it did not answer within the timeout."""
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` without a trailing slash; a ValueError saying what a judge URL looks like otherwise."""
+    parsed = urlparse(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"judge URL {base_url!r} must start with http:// or https:// and name a host, "
+                         f"e.g. http://127.0.0.1:8000")
+    return base_url.rstrip("/")
+
+
 class JudgeClient:
     """Calls a running ``w2s serve-judge``; the key defaults to ``$W2S_JUDGE_API_KEY``."""
 
     def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 120.0) -> None:
         key = api_key if api_key is not None else os.environ.get(CLIENT_KEY_ENV)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self.base_url = check_base_url(base_url)
+        self.timeout = timeout
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
     def __enter__(self) -> "JudgeClient":
         return self
@@ -39,7 +55,16 @@ class JudgeClient:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise JudgeUnreachableError(
+                f"the judge server at {self.base_url} did not answer within {self.timeout:g} s "
+                f"(a debate or a large batch can take longer: raise --timeout)") from None
+        except httpx.TransportError as exc:
+            raise JudgeUnreachableError(
+                f"cannot reach a judge server at {self.base_url} ({exc}): is `w2s serve-judge` running "
+                f"there? check --url") from None
         if response.status_code >= 400:
             try:
                 detail = str(response.json().get("detail", response.text))

@@ -31,6 +31,7 @@ from labeling.serve.redact import redact_access_log
 from labeling.serve.settings import (
     InsecureBindingError,
     ServerSettings,
+    ensure_port_free,
     ensure_safe_binding,
     load_api_keys,
     read_key_file,
@@ -55,6 +56,7 @@ def server_settings(cfg: ServeConfig) -> ServerSettings:
     """The server's limits with its API keys (environment and key file) and the judge's threads."""
     keys = load_api_keys(cfg.http.api_key_file)
     ensure_safe_binding(cfg.http.host, keys)  # before the (slow) model load
+    ensure_port_free(cfg.http.host, cfg.http.port)
     threads = available_cores() if cfg.judge.threads == "auto" else cfg.judge.threads
     return cfg.limits.to_library(api_keys=keys, threads=threads)
 
@@ -134,6 +136,8 @@ def cmd_serve_judge(args: argparse.Namespace) -> int:
 
 def read_items_file(path: Path) -> list[dict[str, Any]]:
     """Items from a JSON list or JSON-lines file; bad UTF-8 or JSON is an error naming the file and line."""
+    if not path.is_file():
+        raise ValueError(f"--items: {path} " + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -164,7 +168,13 @@ def _read_items(args: argparse.Namespace) -> list[dict[str, Any]]:
         raise ValueError("give --items FILE, or --question and --answer")
     item: dict[str, Any] = {"question": args.question, "answer": args.answer}
     if args.transcript_file:
-        item["transcript"] = Path(args.transcript_file).read_text()
+        path = Path(args.transcript_file)
+        if not path.is_file():
+            raise ValueError(f"--transcript-file: {path} " + ("is a folder, not a file" if path.is_dir() else "does not exist"))
+        try:
+            item["transcript"] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise not_utf8(path) from None
     return [item]
 
 
@@ -178,10 +188,22 @@ def cmd_judge(args: argparse.Namespace) -> int:
         try:
             answer = client.judge(_read_items(args), debate=args.debate)
         except JudgeClientError as exc:
+            # 4xx: the request or key is the user's to fix (exit 2); 5xx: the server failed (exit 1)
             print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return 2 if exc.status < 500 else 1
     print(json.dumps(answer, indent=2))
     return 0
+
+
+def positive_seconds(text: str) -> float:
+    """A timeout flag's value: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 seconds, got {text}")
+    return value
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -200,7 +222,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     judge.add_argument("--answer")
     judge.add_argument("--transcript-file", default=None)
     judge.add_argument("--debate", action="store_true", help="let the server run a debate first")
-    judge.add_argument("--timeout", type=float, default=120.0)
+    judge.add_argument("--timeout", type=positive_seconds, default=120.0, help="seconds to wait for the answer")
     judge.set_defaults(func=cmd_judge)
 
 
@@ -214,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return args.func(args)
-    except (InsecureBindingError, JudgeLoadError, ValueError, FileNotFoundError) as exc:
+    except (InsecureBindingError, JudgeLoadError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

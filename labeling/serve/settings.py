@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,14 +75,21 @@ def read_key_file(path: str | Path) -> set[str]:
     Refuses a file that other users may read, like ssh does for private keys.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"API key file {path} is a folder: give the file that holds one key per line")
+    if not path.exists():
+        raise ValueError(f"API key file {path} does not exist")
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ValueError(f"API key file {path} is readable by other users; chmod 600 it")
     keys = set()
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         line = line.strip()
         if line and not line.startswith("#"):
-            keys.add(check_key(line))
+            try:
+                keys.add(check_key(line))
+            except ValueError as exc:  # the key itself is never echoed
+                raise ValueError(f"API key file {path}: line {number}: {exc}") from None
     return keys
 
 
@@ -101,6 +110,21 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise a ValueError naming ``--port`` when ``host:port`` cannot be bound (in use, or not an address here).
+
+    Checked before the model loads, so a busy port costs a second, not a judge load and a uvicorn traceback.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            why = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+            raise ValueError(f"cannot listen on {host}:{port} ({why}): pick another --port or --host") from None
 
 
 def ensure_safe_binding(host: str, api_keys: frozenset[str]) -> None:

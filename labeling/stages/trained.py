@@ -100,9 +100,10 @@ def train_and_predict(
     }
     stage = stage_dir(cfg.output_dir, kind, full_semantic)
     model_dir = stage.path / "model"
-    if not stage.complete:
-        stage.begin()
-        if not (model_dir / "config.json").is_file():
+    if not stage.complete and (model_dir / "config.json").is_file():
+        stage.begin()  # trained, its predictions interrupted: clear their temps, predict below
+    elif not stage.complete:
+        with stage.attempt(resumable=lambda: (model_dir / "config.json").is_file()):
             spec = ModelSpec(path=resolve_model(model.path), num_hidden_layers=model.num_hidden_layers)
             # Provenance: the labels this model learns from, per item (a chain's next link is checked against them).
             labels = pd.DataFrame({"id": train.ids, "label": np.asarray(train_labels, dtype=np.float64)})

@@ -28,9 +28,14 @@ def _hub_config(repo_id: str) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` asks the Hugging Face libraries to use their local caches only."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> tuple[bool, str]:
     """Whether the Hugging Face hub answers a TCP connect within ``timeout`` s; (ok, why not)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+    if hub_offline():
         return False, "HF_HUB_OFFLINE is set"
     endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
     host, port = endpoint.hostname or "huggingface.co", endpoint.port or (80 if endpoint.scheme == "http" else 443)

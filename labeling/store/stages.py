@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,27 @@ class StageDir:
             log.info("%s: removed %d temp files left by an interrupted run", self.path.name, removed)
         atomic_write_text(self.path / "stage.json", json.dumps(self.semantic, indent=2, sort_keys=True, default=str))
         return self.path
+
+    @contextlib.contextmanager
+    def attempt(self, resumable: Callable[[], bool] = lambda: False) -> Iterator[Path]:
+        """``begin()`` the stage for the block; when the block fails, remove a folder it created.
+
+        A folder this attempt created is provably its own: on an error (not an interrupt, which a
+        rerun resumes) it is deleted unless ``resumable()`` says it holds work a rerun would reuse
+        (a trained model whose predictions failed). A folder that existed before is left alone.
+        """
+        created = [p for p in (self.path, self.path.parent, self.path.parent.parent) if not p.exists()]
+        path = self.begin()
+        try:
+            yield path
+        except Exception:
+            if created and created[0] == path and not self.complete and not resumable():
+                shutil.rmtree(path, ignore_errors=True)
+                for parent in created[1:]:  # the artifacts (and output) folder, when this attempt made them
+                    with contextlib.suppress(OSError):
+                        parent.rmdir()
+                log.info("%s: removed the folder of this failed attempt", path.name)
+            raise
 
     def finish(self, summary: dict[str, Any] | None = None) -> None:
         """Write the completion marker (with an optional summary) last."""

@@ -82,7 +82,7 @@ def test_derived_sections_own_no_defaults_of_their_own() -> None:
     assert SamplingSettings().to_library() == SamplingConfig()
     trained = TrainSettings().to_library(seed=0, threads=1, bf16=False)
     assert trained == TrainConfig(seed=0, threads=1, bf16=False)
-    with pytest.raises(ValueError, match="epochs > 0"):
+    with pytest.raises(ValueError, match="epochs must be > 0"):
         TrainSettings(epochs=0)
     with pytest.raises(ValueError, match="unknown loss"):
         TrainSettings(loss="nope")

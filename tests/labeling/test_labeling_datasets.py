@@ -202,6 +202,7 @@ def test_hub_path_uses_the_registered_ids(monkeypatch):
         return fake[path]
 
     monkeypatch.setattr(lds.datasets, "load_dataset", load_dataset)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no reachability probe: the fake stands in for the hub
     boolq = load_rows("boolq", split="validation")[0]
     assert boolq["label"] == 0 and boolq["question"] == "Passage: P -- body\nQuestion: is it"
     amazon = load_rows("amazon_polarity", split="test", limit=1)[0]
