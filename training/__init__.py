@@ -3,6 +3,8 @@
 Knows nothing of debate: callers hand it texts and P(label 1) soft labels.
 """
 
+from training.checkpoints import checkpoint_bytes, is_compact
+from training.lora import LoraSettings
 from training.losses import LOSSES, get_loss, soft_cross_entropy
 from training.models import ModelSpec, load_classifier
 from training.predict import predict_proba, predict_proba_loaded
@@ -10,9 +12,12 @@ from training.train import TrainConfig, train_classifier
 
 __all__ = [
     "LOSSES",
+    "LoraSettings",
     "ModelSpec",
     "TrainConfig",
+    "checkpoint_bytes",
     "get_loss",
+    "is_compact",
     "load_classifier",
     "predict_proba",
     "predict_proba_loaded",

@@ -19,10 +19,12 @@ import numpy as np
 import torch
 import transformers
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_scheduler
+from transformers import PreTrainedModel, get_scheduler
 
 from training.batching import pad_batch, tokenize_texts
+from training.checkpoints import save_trained
 from training.head import freeze_all_but_head, head_forward, pooled_features
+from training.lora import LoraSettings, trainable_parameters, with_lora
 from training.losses import LOSSES, get_loss  # noqa: F401  (LOSSES: tests patch it through this module)
 from training.models import ModelSpec, load_classifier
 from training.runtime import autocast, resolve_device, torch_threads
@@ -39,6 +41,11 @@ class TrainConfig:
     ``trainable`` is ``all`` (full fine-tuning) or ``head`` (a frozen trunk read once, only the
     classification head trained on its cached features; see ``training.head``: epochs there are
     passes over cached features, so they are cheap and the head wants a larger ``lr``).
+    ``lora`` (with ``trainable: all``) trains low-rank adapters on every targeted linear layer and
+    the head in full (``training.lora``); ``gradient_checkpointing`` recomputes activations in the
+    backward pass (less memory, about a third more compute); ``checkpoint: compact`` saves only what
+    head-only or LoRA training changed on top of the base model (``training.checkpoints``), ``full``
+    the whole model (a full fine-tune is always saved in full).
     ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
     ``training.losses.LOSSES`` and ``loss_params`` configures it (e.g. ``{"aux_coef": 0.5}`` for
     ``logconf``; see ``training.losses.get_loss``); ``device`` is ``"auto"`` (CUDA if present,
@@ -60,6 +67,9 @@ class TrainConfig:
     device: str = "auto"
     loss_params: dict[str, float] = field(default_factory=dict, hash=False)
     trainable: str = "all"
+    lora: LoraSettings | None = None
+    gradient_checkpointing: bool = False
+    checkpoint: str = "compact"
 
     def __post_init__(self) -> None:
         checks = {  # field: (the rule, whether it holds)
@@ -73,10 +83,15 @@ class TrainConfig:
             "max_grad_norm": ("> 0", self.max_grad_norm > 0),
             "threads": (">= 1", self.threads >= 1),
             "trainable": ("'all' or 'head'", self.trainable in ("all", "head")),
+            "checkpoint": ("'compact' or 'full'", self.checkpoint in ("compact", "full")),
+            "lora": ("unset with trainable: head (a frozen trunk has nothing to adapt)",
+                     self.lora is None or self.trainable == "all"),
         }
         failed = [f"{name} must be {rule} (got {getattr(self, name)!r})" for name, (rule, ok) in checks.items() if not ok]
         if failed:
             raise ValueError(f"invalid TrainConfig: {'; '.join(failed)}")
+        if isinstance(self.lora, Mapping):  # from a config file or asdict(): rebuild the dataclass
+            object.__setattr__(self, "lora", LoraSettings(**self.lora))
         if not isinstance(self.loss_params, Mapping):
             raise ValueError(f"loss_params must be a mapping, got {self.loss_params!r}")
         object.__setattr__(self, "loss_params", dict(self.loss_params))  # a private copy
@@ -218,6 +233,10 @@ def train_classifier(
         torch.manual_seed(cfg.seed)
         model, tokenizer = load_classifier(spec, num_labels=2)
         model.to(device)
+        if cfg.gradient_checkpointing and cfg.trainable == "all":
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if cfg.lora is not None:
+            model = with_lora(model, cfg.lora)
         ids = tokenize_texts(tokenizer, texts, cfg.max_length)
 
         order = example_order(len(ids), cfg.epochs, cfg.seed)
@@ -228,6 +247,7 @@ def train_classifier(
         else:
             forward = model_forward(model, ids, cfg, device)
         step_losses = _run_steps(model, forward, labels, steps, cfg, device, desc)
+        trainable, total = trainable_parameters(model)
 
         seconds = time.perf_counter() - started
         train_log = {
@@ -239,26 +259,27 @@ def train_classifier(
             "examples_seen": len(order),
             "steps": len(steps),
             "loss_per_step": step_losses,
+            "trainable_parameters": trainable,
+            "total_parameters": total,
             "seconds": seconds,
             "torch_version": torch.__version__,
             "transformers_version": transformers.__version__,
         }
-        _save_atomically(model, tokenizer, train_log, out_dir)
+        trained = "lora" if cfg.lora is not None else cfg.trainable
+        _save_atomically(out_dir, train_log, lambda tmp: save_trained(
+            model, tokenizer, tmp, base=spec, trained=trained, compact=cfg.checkpoint == "compact"))
     logger.info("%s: %d steps in %.1f s, saved to %s", desc, len(steps), seconds, out_dir)
     return out_dir
 
 
-def _save_atomically(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_log: dict, out_dir: Path
-) -> None:
-    """Write the checkpoint to a temp dir beside ``out_dir`` and rename it into place."""
+def _save_atomically(out_dir: Path, train_log: dict, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill a temp dir beside ``out_dir``, add the training log, and rename it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     mask = os.umask(0o022)
     os.umask(mask)
     os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's 0700 would survive the rename: a shared runs/ stays readable
     try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        write(tmp)
         (tmp / TRAIN_LOG).write_text(json.dumps(train_log, indent=2) + "\n")
         if out_dir.is_dir():  # an empty directory made by the caller
             out_dir.rmdir()

@@ -67,7 +67,9 @@ class DerivedSection(StrictSection):
 
     def to_library(self, **extra: Any) -> Any:
         """The library dataclass holding these values (plus ``extra`` for the keys the section leaves out)."""
-        values = {**self.library_fixed, **self.model_dump(), **extra}
+        own = {name: value.to_library() if isinstance(value, DerivedSection) else value
+               for name, value in ((name, getattr(self, name)) for name in type(self).model_fields)}
+        values = {**self.library_fixed, **self.model_dump(), **own, **extra}
         return self.library_class(**values)
 
 
@@ -80,12 +82,14 @@ def section_from(
     exclude: tuple[str, ...] = (),
     fixed: dict[str, Any] | None = None,
     descriptions: dict[str, str] | None = None,
+    nested: dict[str, type[DerivedSection]] | None = None,
 ) -> type[DerivedSection]:
     """A strict section with one key per field of ``library_class`` (minus ``exclude``), same types and defaults.
 
     ``module`` is the module that binds the section to ``name`` (so sections pickle, e.g. into worker
     processes). ``fixed`` gives values for excluded fields the dataclass needs when a section is checked
-    (``to_library``); ``descriptions`` documents keys for ``w2s config`` and the README.
+    (``to_library``); ``descriptions`` documents keys for ``w2s config`` and the README; ``nested``
+    gives the section of a field that holds another library dataclass (so its keys are strict too).
     """
     hints = typing.get_type_hints(library_class)
     fields: dict[str, Any] = {}
@@ -99,7 +103,10 @@ def section_from(
             default = Field(default_factory=field.default_factory, description=description)
         else:
             default = Field(..., description=description)
-        fields[field.name] = (hints[field.name], default)
+        hint = hints[field.name]
+        if nested and field.name in nested:  # e.g. `LoraSettings | None` -> `LoraSection | None`
+            hint = nested[field.name] | None if field.default is None else nested[field.name]
+        fields[field.name] = (hint, default)
     section = create_model(name, __base__=DerivedSection, __doc__=doc, __module__=module, **fields)
     section.library_class = library_class
     section.library_fixed = dict(fixed or {})

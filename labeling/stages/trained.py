@@ -75,7 +75,8 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> 
 
 # Training settings added after stages were first keyed, at the value that trains as before:
 # there they stay out of the key, so a finished stage trained the same way keeps its folder.
-LATER_TRAIN_DEFAULTS = {"trainable": "all"}
+LATER_TRAIN_DEFAULTS = {"trainable": "all", "lora": None, "gradient_checkpointing": False}
+UNKEYED_TRAIN_SETTINGS = ("checkpoint",)  # how the model is saved, not what it learns
 LATER_JUDGE_DEFAULTS = {"judge_input": "item_first"}  # the judge's input layout, keyed only when changed
 
 
@@ -94,7 +95,8 @@ def train_and_predict(
     full_semantic = {
         **semantic,
         "model": model.model_dump(mode="json"),
-        "train": without_later_defaults(settings.model_dump(mode="json"), LATER_TRAIN_DEFAULTS),
+        "train": without_later_defaults(settings.model_dump(mode="json", exclude=set(UNKEYED_TRAIN_SETTINGS)),
+                                        LATER_TRAIN_DEFAULTS),
         "seed": seed,
         "dtype": training_machine(cfg)[0].dtype,  # a bf16 model is never reused as an fp32 one
     }

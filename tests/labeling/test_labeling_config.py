@@ -135,3 +135,32 @@ def test_machine_settings_default_to_auto_and_bf16_names_its_replacement(tmp_pat
     for bad in ("training.threads=0", "training.workers=many", "training.dtype=fp16", "debate.engine.dtype=int8"):
         with pytest.raises(ConfigError, match=bad.split("=")[0].replace(".", r"\.")):
             load_config(write(tmp_path, MINIMAL), [bad])
+
+
+def test_lora_settings_are_strict_and_reach_the_training_config(tmp_path: Path) -> None:
+    from training import LoraSettings
+
+    path = write(tmp_path, MINIMAL + "training:\n  strong: {lora: {r: 4, target_modules: [q_proj, v_proj]}}\n")
+    cfg = load_config(path)
+    library = cfg.training.strong.to_library(seed=0, threads=1, bf16=False)
+    assert library.lora == LoraSettings(r=4, target_modules=("q_proj", "v_proj"))
+    assert cfg.training.weak.to_library(seed=0, threads=1, bf16=False).lora is None
+    with pytest.raises(ConfigError, match=r"training\.strong\.lora\.rank: unknown key"):
+        load_config(write(tmp_path, MINIMAL + "training:\n  strong: {lora: {rank: 4}}\n"))
+    with pytest.raises(ConfigError, match=r"training\.strong.*lora must be unset with trainable: head"):
+        load_config(write(tmp_path, MINIMAL + "training:\n  strong: {trainable: head, lora: {r: 4}}\n"))
+
+
+def test_how_a_model_is_saved_is_not_part_of_its_stage_key(tmp_path: Path) -> None:
+    from labeling.stages.trained import LATER_TRAIN_DEFAULTS, UNKEYED_TRAIN_SETTINGS
+    from labeling.store import without_later_defaults
+
+    def key(extra: str) -> dict:
+        settings = load_config(write(tmp_path, MINIMAL + extra)).training.strong
+        return without_later_defaults(settings.model_dump(mode="json", exclude=set(UNKEYED_TRAIN_SETTINGS)),
+                                      LATER_TRAIN_DEFAULTS)
+
+    default = key("")
+    assert "lora" not in default and "checkpoint" not in default and "gradient_checkpointing" not in default
+    assert key("training:\n  strong: {checkpoint: full}\n") == default
+    assert key("training:\n  strong: {lora: {r: 4}}\n")["lora"]["r"] == 4

@@ -16,7 +16,8 @@ from training.models import ModelSpec, load_classifier
 from training.predict import predict_proba
 from training.train import TrainConfig, train_classifier
 
-HEAD = TrainConfig(epochs=60, lr=5e-2, batch_size=32, warmup_ratio=0.0, seed=0, trainable="head", bf16=False)
+HEAD = TrainConfig(epochs=60, lr=5e-2, batch_size=32, warmup_ratio=0.0, seed=0, trainable="head", bf16=False,
+                   checkpoint="full")  # the whole model, to compare every weight with the base
 
 
 def test_cached_features_give_the_models_own_logits(tiny_model_dir: Path) -> None:
