@@ -134,6 +134,16 @@ class TrainingConfig(StrictSection):
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         "auto", description="autocast precision; auto = bf16 only where the hardware runs it natively"
     )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: `workers` spawned processes here; ray: one Ray task per model on the cluster "
+        "of `ray.address` (or a local Ray), each asking for job_cpus and job_gpus"
+    )
+    job_cpus: float = Field(1.0, gt=0, description="CPUs each training task asks Ray for (executor: ray)")
+    job_gpus: float = Field(0.0, ge=0, description="GPUs each training task asks Ray for (executor: ray)")
+    on_failure: Literal["stop", "continue"] = Field(
+        "stop", description="a failed model: stop the phase (stop), or finish the others first and then fail "
+        "naming every failed one (continue); finished models are kept either way"
+    )
     predict_batch_size: int = Field(16, gt=0)
     bootstrap: list[BootstrapLink] = Field(
         default_factory=list,

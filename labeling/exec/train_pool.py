@@ -1,4 +1,4 @@
-"""Run independent training stages side by side in worker processes.
+"""Run independent training stages side by side in worker processes (or Ray tasks).
 
 Models of one phase (everything trained on gold labels, then every student) do not depend
 on each other, so with ``training.workers > 1`` they are trained by that many spawned
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Callable, Hashable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,26 +45,82 @@ def _call(job: TrainJob) -> Any:
     return job()
 
 
-def run_jobs(jobs: list[TrainJob], workers: int) -> dict[Hashable, Any]:
+@dataclass(frozen=True)
+class JobRunner:
+    """Where a phase's training jobs run: ``workers`` local processes, or one Ray task per job.
+
+    ``ray`` is the run's Ray section (a ``RayConfig`` dumped to a dict) and ``work_dir`` its output
+    folder (Ray's temp folder goes there); ``keep_going`` finishes the other jobs after a failure.
+    """
+
+    workers: int = 1
+    executor: str = "local"
+    ray: dict[str, Any] | None = None
+    job_cpus: float = 1.0
+    job_gpus: float = 0.0
+    keep_going: bool = False
+    work_dir: str = "runs"
+
+
+class JobsFailed(RuntimeError):
+    """Training jobs of a phase failed; ``failures`` maps each job's key to its error."""
+
+    def __init__(self, failures: dict[Hashable, BaseException], total: int) -> None:
+        detail = "; ".join(f"{key}: {type(exc).__name__}: {exc}" for key, exc in failures.items())
+        super().__init__(f"{len(failures)} of {total} training jobs failed ({detail}); finished models are kept, "
+                         f"rerun to train the failed ones")
+        self.failures = failures
+
+
+def run_jobs(jobs: list[TrainJob], runner: JobRunner | int) -> dict[Hashable, Any]:
     """Run every job once (duplicate keys share one run); returns key -> trained model.
 
-    ``workers == 1`` runs them here, in order. Otherwise a spawn-context process pool runs
-    them; the first failure cancels the jobs not yet started and is raised here.
+    One local worker runs them here, in order; more run in a spawn-context process pool; the Ray
+    executor runs one Ray task per job (``labeling.exec.ray_jobs``). A failure stops the phase (jobs
+    not yet started are cancelled) unless ``runner.keep_going``: then every other job finishes first.
+    Either way the error names every failed job's key.
     """
+    runner = JobRunner(workers=runner) if isinstance(runner, int) else runner
     unique: dict[Hashable, TrainJob] = {}
     for job in jobs:
         unique.setdefault(job.key, job)
-    if workers <= 1 or len(unique) <= 1:
-        return {key: job() for key, job in unique.items()}
-    log.info("training %d models in %d worker processes", len(unique), workers)
+    if not unique:
+        return {}
+    if runner.executor == "ray":
+        from labeling.exec.ray_jobs import run_jobs_on_ray
+
+        return run_jobs_on_ray(unique, runner)
+    if runner.workers <= 1 or len(unique) <= 1:
+        return _run_here(unique, runner.keep_going)
+    log.info("training %d models in %d worker processes", len(unique), runner.workers)
     context = multiprocessing.get_context("spawn")
     level = logging.getLogger().getEffectiveLevel()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(level,)) as pool:
+    with ProcessPoolExecutor(max_workers=runner.workers, mp_context=context, initializer=_init_worker,
+                             initargs=(level,)) as pool:
         futures = {pool.submit(_call, job): key for key, job in unique.items()}
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in done if f.exception() is not None]
-        if failed:
+        done, pending = wait(futures, return_when=ALL_COMPLETED if runner.keep_going else FIRST_EXCEPTION)
+        failures = {futures[f]: f.exception() for f in done if f.exception() is not None}
+        if failures:
             for f in pending:
                 f.cancel()
-            raise failed[0].exception()  # type: ignore[misc]
+            if not runner.keep_going:
+                raise next(iter(failures.values()))  # the first failure, as raised in the worker
+            raise JobsFailed(failures, len(unique))  # type: ignore[arg-type]
         return {futures[f]: f.result() for f in futures}
+
+
+def _run_here(jobs: dict[Hashable, TrainJob], keep_going: bool) -> dict[Hashable, Any]:
+    """The jobs in this process, in order."""
+    results: dict[Hashable, Any] = {}
+    failures: dict[Hashable, BaseException] = {}
+    for key, job in jobs.items():
+        try:
+            results[key] = job()
+        except Exception as exc:
+            if not keep_going:
+                raise
+            log.error("training job %s failed: %s: %s", key, type(exc).__name__, exc)
+            failures[key] = exc
+    if failures:
+        raise JobsFailed(failures, len(jobs))
+    return results

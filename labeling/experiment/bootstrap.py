@@ -15,7 +15,7 @@ import numpy as np
 
 from labeling.config import ConfigError, ExperimentConfig, source_names
 from labeling.data.stage import Splits
-from labeling.exec.train_pool import TrainJob, run_jobs
+from labeling.exec.train_pool import JobRunner, TrainJob, run_jobs
 from labeling.stages.bootstrap import FOLDS, link_labels, link_test, stage_names, train_link
 
 
@@ -39,7 +39,7 @@ def _previous(outcome, start, chained) -> tuple[np.ndarray, list[str]]:
     return link_labels(last, outcome.labels[start]), stage_names(last)
 
 
-def run_chains(cfg: ExperimentConfig, splits: Splits, outcomes: list, sources: list, workers: int) -> list:
+def run_chains(cfg: ExperimentConfig, splits: Splits, outcomes: list, sources: list, runner: JobRunner) -> list:
     """Train every chain, depth by depth; returns the bootstrapped label sources (empty without a chain).
 
     Each outcome (``SeedOutcome``) gets, per bootstrapped source, its links' fold models in
@@ -54,7 +54,7 @@ def run_chains(cfg: ExperimentConfig, splits: Splits, outcomes: list, sources: l
                 args = (cfg, splits, start.name, depth, link)
                 jobs += [TrainJob(("bootstrap", outcome.seed, source, depth, fold), train_link,
                                   (*args, fold, labels, labels_from, outcome.seed)) for fold in range(FOLDS)]
-        done = run_jobs(jobs, workers)
+        done = run_jobs(jobs, runner)
         for outcome in outcomes:
             for source in chained.values():
                 folds = [done[("bootstrap", outcome.seed, source, depth, fold)] for fold in range(FOLDS)]

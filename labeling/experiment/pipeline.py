@@ -29,12 +29,12 @@ from labeling.stages.ensemble import ensemble_mean
 from labeling.stages.prompted import run_prompted_judges
 from labeling.stages.bootstrap import check_chain_fits, stage_names
 from labeling.experiment.bootstrap import run_chains
-from labeling.exec.train_pool import TrainJob, run_jobs
+from labeling.exec.train_pool import JobRunner, TrainJob, run_jobs
 from labeling.stages.trained import (
     TrainedModel,
+    job_runner,
     predict_view,
     train_ceiling,
-    training_machine,
     train_judge,
     train_student,
     train_weak_floor,
@@ -160,7 +160,7 @@ def run_training(
 ) -> list[SeedOutcome]:
     """Train floor, ceiling, judges and students for every training seed.
 
-    Phases, each a set of independent models run by ``training.workers`` processes: every model
+    Phases, each a set of independent models run by ``training.workers`` processes (or Ray tasks): every model
     trained on gold labels (floors, ceilings, judges), the bootstrapping chains' links (one phase
     per link depth; none without ``training.bootstrap``), then every student.
     With ``prompted_judge`` set, the prompted judge first scores every protocol (on Ray,
@@ -168,7 +168,7 @@ def run_training(
     """
     prompted = run_prompted_judges(cfg, splits, transcripts, backend) if cfg.prompted_judge else {}
     sources = label_sources(cfg)
-    workers = 1 if reusing_only() else training_machine(cfg)[1].workers  # w2s eval only loads
+    runner = JobRunner() if reusing_only() else job_runner(cfg)  # w2s eval only loads
     known: dict = {("floor", seed): model for seed, model in (floors or {}).items()}
     gold_jobs: list[TrainJob] = []
     members: dict[tuple[int, LabelSource], list[TrainJob]] = {}
@@ -182,16 +182,16 @@ def run_training(
         for source in sources:
             members[(seed, source)] = _member_jobs(cfg, splits, source, seed, transcripts)
             gold_jobs += members[(seed, source)]
-    known |= run_jobs([j for j in gold_jobs if j.key not in known], workers)
+    known |= run_jobs([j for j in gold_jobs if j.key not in known], runner)
 
     outcomes = [SeedOutcome(seed=s, floor=known[("floor", s)], ceiling=known[("ceiling", s)]) for s in cfg.training.seeds]
     for outcome in outcomes:
         for source in sources:
             outcome.judges[source] = [known[job.key] for job in members[(outcome.seed, source)]]
             outcome.labels[source] = _source_labels(outcome, source)
-    sources = sources + run_chains(cfg, splits, outcomes, sources, workers)
+    sources = sources + run_chains(cfg, splits, outcomes, sources, runner)
     student_jobs = [job for o in outcomes for source in sources for job in _student_jobs(cfg, splits, o, source)]
-    students = run_jobs(student_jobs, workers)
+    students = run_jobs(student_jobs, runner)
     for outcome in outcomes:
         for source in sources:
             for loss in cfg.training.student_losses:

@@ -23,6 +23,7 @@ from labeling.data.stage import Splits, data_semantic
 from labeling.stages.transcripts import TranscriptSet
 from labeling.exec.hardware import Precision, training_device, training_precision
 from labeling.exec.threads import ThreadPlan, resolve_threads
+from labeling.exec.train_pool import JobRunner
 from labeling.data.judge_input import judge_text
 from labeling.store import resolve_model
 
@@ -53,11 +54,25 @@ class TrainedModel:
 
 
 def training_machine(cfg: ExperimentConfig) -> tuple[Precision, ThreadPlan]:
-    """The precision and thread layout training uses on this machine (``auto`` resolved, logged once)."""
-    return (
-        training_precision(cfg.training.dtype),
-        resolve_threads(cfg.training.threads, cfg.training.workers, training_device()),
-    )
+    """The precision and thread layout training uses on this machine (``auto`` resolved, logged once).
+
+    With ``training.executor: ray`` each model is its own Ray task: ``auto`` threads are its CPUs.
+    """
+    training = cfg.training
+    if training.executor == "ray" and training.threads == "auto":
+        threads = max(1, int(training.job_cpus))
+        plan = ThreadPlan(workers=1, threads=threads, reason=f"one Ray task per model with {training.job_cpus:g} CPUs")
+    else:
+        plan = resolve_threads(training.threads, training.workers, training_device())
+    return training_precision(training.dtype), plan
+
+
+def job_runner(cfg: ExperimentConfig) -> JobRunner:
+    """Where this run's training jobs go: local worker processes or Ray tasks (``training.executor``)."""
+    training = cfg.training
+    return JobRunner(workers=training_machine(cfg)[1].workers, executor=training.executor,
+                     ray=cfg.ray.model_dump(mode="json"), job_cpus=training.job_cpus, job_gpus=training.job_gpus,
+                     keep_going=training.on_failure == "continue", work_dir=str(cfg.output_dir))
 
 
 def recorded_dtype(stage: dict) -> str:
