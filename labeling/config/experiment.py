@@ -21,15 +21,6 @@ from labeling.config.debate import Auto, DebateConfig, DistinctSeeds, PositiveIn
 from labeling.config.loading import absolute_path, apply_overrides, read_yaml, validate
 
 
-def known_dataset(name: str) -> str:
-    """``name`` when the dataset registry has it; otherwise an error listing the registry's names."""
-    from labeling.data.registry import DATASETS  # imported late: the data package imports this module
-
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
-    return name
-
-
 class DataConfig(StrictSection):
     """Which dataset, from where, and how many items per split."""
 
@@ -45,11 +36,6 @@ class DataConfig(StrictSection):
     require_evidence: bool = Field(
         False, description="keep only items with a hidden passage (hidden-passage runs: every debate has one)"
     )
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, name: str) -> str:
-        return known_dataset(name)
 
 
 class ModelConfig(StrictSection):
@@ -196,11 +182,6 @@ class CompareDataset(StrictSection):
     def label(self) -> str:
         """The entry's name in folders and tables."""
         return self.name or self.dataset
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, name: str) -> str:
-        return known_dataset(name)
 
     @field_validator("overrides")
     @classmethod

@@ -150,12 +150,17 @@ def read_yaml(path: str | Path | None) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} is a folder, not a YAML file" if path.is_dir()
                           else f"config file {path} does not exist")
+    raw = path.read_bytes()
     try:
-        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError:
-        from labeling.data.records import not_utf8  # the data layer's reader says where the bad byte is
-
-        raise ConfigError(str(not_utf8(path))) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:  # say where, as an editor counts: line, and column in characters
+        line = raw.count(b"\n", 0, err.start) + 1
+        line_start = raw.rfind(b"\n", 0, err.start) + 1
+        column = len(raw[line_start : err.start].decode("utf-8", errors="replace")) + 1
+        raise ConfigError(f"config file {path}: line {line}: not valid UTF-8 "
+                          f"(byte 0x{raw[err.start]:02x} at column {column}); save the file as UTF-8") from None
+    try:
+        data = load_yaml_text(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

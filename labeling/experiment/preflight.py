@@ -1,4 +1,4 @@
-"""Before the first stage of ``w2s run`` / ``w2s compare``: every model the run will load, checked.
+"""Before the first stage of ``w2s run`` / ``w2s compare``: every model the run will load (and its dataset), checked.
 
 A wrong strong or debater model used to fail only after the weak floor trained (or after every
 debate ran). ``check_experiment`` resolves each model reference the run needs and reports every
@@ -8,6 +8,7 @@ problem at once, each with the config key that names the model.
 from __future__ import annotations
 
 from labeling.config import ConfigError, ExperimentConfig
+from labeling.data.registry import DATASETS
 from labeling.store import ModelNotFoundError, check_model
 
 
@@ -33,12 +34,14 @@ def models_needed(cfg: ExperimentConfig, *, chat_models: bool = True) -> dict[st
 
 
 def check_experiment(cfg: ExperimentConfig, *, chat_models: bool = True) -> None:
-    """Raise one ConfigError listing every model of ``cfg`` that could not be loaded; nothing runs first."""
+    """Raise one ConfigError listing every model of ``cfg`` that could not be loaded (and an unknown dataset)."""
     problems = []
+    if cfg.data.dataset not in DATASETS:
+        problems.append(f"  data.dataset: unknown dataset {cfg.data.dataset!r}; known: {sorted(DATASETS)}")
     for key, (ref, layers) in models_needed(cfg, chat_models=chat_models).items():
         try:
             check_model(ref, num_hidden_layers=layers)
         except ModelNotFoundError as exc:
             problems.append(f"  {key}.path: {exc}")
     if problems:
-        raise ConfigError(f"{cfg.name}: models this run needs cannot be loaded:\n" + "\n".join(problems))
+        raise ConfigError(f"{cfg.name}: this run cannot start; nothing was run:\n" + "\n".join(problems))

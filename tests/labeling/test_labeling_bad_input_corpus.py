@@ -88,7 +88,6 @@ CONFIG_CASES = [
     Case("a YAML key twice", 1, BASE + "data: {test: 10}\ndata: {test: 20}\n", ("'data' appears twice", "line 7")),
     Case("unknown protocol", 5, BASE + "debate: {protocols: [none, debat]}\n", ("debate.protocols", "'debat'", "known")),
     Case("no baseline protocol", 1, BASE + "debate: {protocols: [debate]}\n", ("must include 'none'",)),
-    Case("unknown dataset", 3, BASE + "data: {dataset: sciqq}\n", ("data.dataset", "'sciqq'", "known")),
     Case("negative temperature", 1, BASE + "debate: {sampling: {temperature: -1}}\n", ("temperature must be >= 0",)),
     Case("top_p above 1", 1, BASE + "debate: {sampling: {top_p: 7}}\n", ("top_p must lie in (0, 1]",)),
     Case("zero max_tokens", 1, BASE + "debate: {sampling: {max_tokens: 0}}\n", ("max_tokens must be >= 1",)),
@@ -188,6 +187,17 @@ def test_data_file(case: Case, tmp_path: Path, capsys) -> None:
     code, err = run_cli(["data", str(config)], capsys)
     assert_clear_error(code, err, case.says)
     assert not (tmp_path / "runs").exists()  # the failed data stage removed its folder (class 6)
+
+
+def test_an_unknown_dataset_is_refused_before_any_stage(tmp_path: Path, capsys) -> None:
+    """Class 3: `w2s run` checks the dataset with the models, before the data stage."""
+    path = tmp_path / "exp.yaml"
+    path.write_text(BASE.replace("a/b", "packaged:smollm2-135m-instruct") + f"output_dir: {tmp_path / 'runs'}\n"
+                    "data: {dataset: sciqq}\n")
+    code, err = run_cli(["run", str(path)], capsys)
+    assert_clear_error(code, err, ("this run cannot start", "data.dataset: unknown dataset 'sciqq'", "known",
+                                   "models.strong.path"))
+    assert not (tmp_path / "runs").exists()
 
 
 def test_data_hub_unreachable_fails_fast_saying_what_to_do(tmp_path: Path, capsys, monkeypatch) -> None:
