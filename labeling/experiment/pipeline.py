@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from eval import position_bias as eval_position_bias
 
-from labeling.config import ExperimentConfig
+from labeling.config import ExperimentConfig, LossSpec
 from labeling.config.sources import PROMPTED, LabelSource, label_sources
 from labeling.data.stage import Splits, prepare_splits
 from labeling.experiment.preflight import check_experiment
@@ -76,6 +76,27 @@ def _floor_job(cfg: ExperimentConfig, splits: Splits, train_seed: int) -> TrainJ
     return TrainJob(("floor", train_seed), train_weak_floor, (cfg, splits, train_seed))
 
 
+def member_keys(cfg: ExperimentConfig, source: LabelSource, seed: int) -> list[tuple]:
+    """The training-job keys of the judges whose averaged labels make ``source`` (training seed ``seed``).
+
+    ``("floor", train_seed)``, ``("judge", protocol, debate_seed, train_seed)`` or ``("prompted", protocol)``
+    (scored before training); keys repeat across sources where they share a model. ``w2s plan`` counts them.
+    """
+    first = cfg.debate.seeds[0]
+    k = len(cfg.debate.seeds)
+    if source.ensemble == PROMPTED:
+        return [("prompted", source.protocol)]
+    if source.protocol == "none":
+        if source.ensemble == "single":
+            return [("floor", seed)]
+        return [("floor", seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
+    if source.ensemble == "single":
+        return [("judge", source.protocol, first, seed)]
+    if source.ensemble == "debate_ensemble":
+        return [("judge", source.protocol, d, seed) for d in cfg.debate.seeds]
+    return [("judge", source.protocol, first, seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
+
+
 def _member_jobs(
     cfg: ExperimentConfig,
     splits: Splits,
@@ -84,26 +105,17 @@ def _member_jobs(
     transcripts: dict[tuple[str, int], TranscriptSet],
 ) -> list[TrainJob]:
     """The judges whose averaged labels make ``source``, as training jobs (keys shared across sources)."""
-    first = cfg.debate.seeds[0]
-    k = len(cfg.debate.seeds)
-    if source.ensemble == PROMPTED:  # scored before training; the key finds its verdicts
-        return [TrainJob(("prompted", source.protocol), _not_trained, (source.protocol,))]
-
-    if source.protocol == "none":
-        if source.ensemble == "single":
-            return [_floor_job(cfg, splits, seed)]
-        return [_floor_job(cfg, splits, seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
-
-    def judge(debate_seed: int, train_seed: int) -> TrainJob:
-        key = (source.protocol, debate_seed)
-        args = (cfg, splits, transcripts[key], source.protocol, debate_seed, train_seed)
-        return TrainJob(("judge", source.protocol, debate_seed, train_seed), train_judge, args)
-
-    if source.ensemble == "single":
-        return [judge(first, seed)]
-    if source.ensemble == "debate_ensemble":
-        return [judge(d, seed) for d in cfg.debate.seeds]
-    return [judge(first, seed + m * FINETUNE_SEED_STRIDE) for m in range(k)]
+    jobs = []
+    for key in member_keys(cfg, source, seed):
+        if key[0] == "prompted":  # scored before training; the key finds its verdicts
+            jobs.append(TrainJob(key, _not_trained, (key[1],)))
+        elif key[0] == "floor":
+            jobs.append(_floor_job(cfg, splits, key[1]))
+        else:
+            _, protocol, debate_seed, train_seed = key
+            args = (cfg, splits, transcripts[(protocol, debate_seed)], protocol, debate_seed, train_seed)
+            jobs.append(TrainJob(key, train_judge, args))
+    return jobs
 
 
 def position_bias(
@@ -144,11 +156,15 @@ def _source_labels(outcome: SeedOutcome, source: LabelSource) -> np.ndarray:
 def _student_jobs(cfg: ExperimentConfig, splits: Splits, outcome: SeedOutcome, source: LabelSource) -> list[TrainJob]:
     """One student per loss that applies to ``source``, trained on its labels."""
     jobs = []
-    for loss in cfg.training.student_losses:
-        if loss.applies_to(source.protocol, source.ensemble):
-            args = (cfg, splits, source.name, outcome.labels[source], outcome.label_stages(source), outcome.seed, loss)
-            jobs.append(TrainJob(("student", outcome.seed, source, loss.label), train_student, args))
+    for loss in student_losses(cfg, source):
+        args = (cfg, splits, source.name, outcome.labels[source], outcome.label_stages(source), outcome.seed, loss)
+        jobs.append(TrainJob(("student", outcome.seed, source, loss.label), train_student, args))
     return jobs
+
+
+def student_losses(cfg: ExperimentConfig, source: LabelSource) -> list[LossSpec]:
+    """The losses a student is trained with on ``source``'s labels (one student each)."""
+    return [loss for loss in cfg.training.student_losses if loss.applies_to(source.protocol, source.ensemble)]
 
 
 def run_training(

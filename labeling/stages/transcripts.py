@@ -57,6 +57,21 @@ def swappable(protocol: str) -> bool:
     return len(spec.speakers) == 2 and spec.stance_rule == "random"
 
 
+def transcript_runs(cfg: ExperimentConfig) -> list[tuple[str, int, bool]]:
+    """Every transcripts stage a run makes, as (protocol, debate seed, swapped), in the order they are run.
+
+    Each debated protocol gets its debate seeds (``debate.seeds_for``); with ``debate.swap_positions``
+    a two-debater protocol's first seed is also run A/B-swapped, on the test items only (position bias).
+    ``w2s plan`` counts the same list.
+    """
+    runs = []
+    for protocol in debated_protocols(cfg):
+        for seed in cfg.debate.seeds_for(protocol):
+            swap = cfg.debate.swap_positions and swappable(protocol) and seed == cfg.debate.seeds[0]
+            runs += [(protocol, seed, swapped) for swapped in ([False, True] if swap else [False])]
+    return runs
+
+
 # Debate settings added after transcript folders were first named, at the value that debates as
 # before: there they stay out of the key (``w2s run`` stages and ``w2s label`` folders), so old folders keep their hash.
 LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True, "quote_pick": False}
@@ -208,29 +223,25 @@ def run_debates(
     stages: dict[tuple[str, int], StageDir] = {}
     tasks: list[dict] = []
     planned: list[tuple[tuple[str, int], StageDir, pd.DataFrame]] = []
-    for protocol in debated_protocols(cfg):
+    for protocol, seed, swapped in transcript_runs(cfg):
         picks = None
         if needs_weak_picks(protocol):
             if weak_picks is None or picks_from is None:
                 raise ValueError(f"protocol {protocol!r} needs the weak floor's picks (train the floor first)")
             picks = weak_picks
-        for seed in cfg.debate.seeds_for(protocol):
-            # Position bias is measured on the first seed's judge, on the test items only.
-            swap = cfg.debate.swap_positions and swappable(protocol) and seed == cfg.debate.seeds[0]
-            for swapped in [False, True] if swap else [False]:
-                stage = transcript_stage(cfg, protocol, seed, picks_from if picks else None, swapped=swapped)
-                stage_items = swapped_items if swapped else items
-                if not swapped:
-                    stages[(protocol, seed)] = stage
-                planned.append(((protocol, seed), stage, stage_items))
-                if stage.complete:
-                    log.info("transcripts %s: reusing %s", stage.path.name, stage.path)
-                    continue
-                stage.begin()
-                items_path = stage.path / "items.parquet"
-                if not items_path.exists():
-                    atomic_write_parquet(stage_items, items_path)
-                tasks.extend(shard_tasks(stage, stage_items, protocol, seed, cfg, picks, swapped))
+        stage = transcript_stage(cfg, protocol, seed, picks_from if picks else None, swapped=swapped)
+        stage_items = swapped_items if swapped else items
+        if not swapped:
+            stages[(protocol, seed)] = stage
+        planned.append(((protocol, seed), stage, stage_items))
+        if stage.complete:
+            log.info("transcripts %s: reusing %s", stage.path.name, stage.path)
+            continue
+        stage.begin()
+        items_path = stage.path / "items.parquet"
+        if not items_path.exists():
+            atomic_write_parquet(stage_items, items_path)
+        tasks.extend(shard_tasks(stage, stage_items, protocol, seed, cfg, picks, swapped))
     pending = [t for t in tasks if not t.done]
     if pending:
         run_on_ray(pending, backend or debater_backend_spec(cfg), cfg.ray, cfg.output_dir)

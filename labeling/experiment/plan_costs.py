@@ -1,0 +1,151 @@
+"""Cost formulas of ``w2s plan``: GPU classes, memory of a training job, FLOPs, GPU-hours. All estimates.
+
+Throughput: peak dense bf16 tensor-core TFLOP/s from NVIDIA's public data sheets (the "with
+sparsity" figures halved), times an assumed model-FLOPs utilisation (MFU). Memory: bytes per
+parameter of the way ``training`` trains (fp32 weights, bf16 autocast, AdamW), plus an activation
+estimate. Nothing here was measured on these GPUs: the numbers size a run, they do not time it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from labeling.experiment.plan_models import Architecture
+
+
+@dataclass(frozen=True)
+class GpuClass:
+    """A GPU model: peak dense bf16 TFLOP/s and memory (GB), with where the numbers come from."""
+
+    name: str
+    bf16_tflops: float
+    memory_gb: float
+    source: str
+
+
+GPU_CLASSES: dict[str, GpuClass] = {
+    g.name: g
+    for g in (
+        GpuClass("h100", 989.0, 80.0, "NVIDIA H100 data sheet, SXM5: 1,979 TFLOPS bf16 with sparsity; 80 GB"),
+        GpuClass("h100-pcie", 756.0, 80.0, "NVIDIA H100 data sheet, PCIe: 1,513 TFLOPS bf16 with sparsity; 80 GB"),
+        GpuClass("h200", 989.0, 141.0, "NVIDIA H200 data sheet, SXM: 1,979 TFLOPS bf16 with sparsity; 141 GB"),
+        GpuClass("a100-80g", 312.0, 80.0, "NVIDIA A100 data sheet: 312 TFLOPS bf16 dense; 80 GB"),
+        GpuClass("a100-40g", 312.0, 40.0, "NVIDIA A100 data sheet: 312 TFLOPS bf16 dense; 40 GB"),
+        GpuClass("l40s", 362.0, 48.0, "NVIDIA L40S data sheet: 733 TFLOPS bf16 with sparsity; 48 GB"),
+        GpuClass("l4", 121.0, 24.0, "NVIDIA L4 data sheet: 242 TFLOPS bf16 with sparsity; 24 GB"),
+        GpuClass("a10", 125.0, 24.0, "NVIDIA A10 data sheet: 250 TFLOPS bf16 with sparsity; 24 GB"),
+    )
+}
+DEFAULT_GPU = "h100"
+
+TRAIN_MFU = 0.3  # assumed share of peak reached by fine-tuning (forward + backward)
+FORWARD_MFU = 0.3  # assumed for forward-only passes: predictions, a frozen trunk's features, prompt prefill
+DECODE_EFFICIENCY = 0.1  # assumed for batched vLLM decoding, which is bound by memory bandwidth, not FLOPs
+
+# FLOPs per parameter per token of one training pass (Kaplan et al. 2020: forward 2, backward 4).
+# ``head``: the frozen trunk is read once per text, forward only (training/head.py); the head is negligible.
+# A LoRA-style mode (frozen trunk, backward through activations, no weight gradients) would add "lora": 4.0.
+TRAIN_FLOPS_PER_PARAM_TOKEN = {"all": 6.0, "head": 2.0}
+FORWARD_FLOPS_PER_PARAM_TOKEN = 2.0
+GB = 1e9
+
+
+def gpu_class(name: str) -> GpuClass:
+    """The GPU class called ``name``; an unknown one is a ValueError listing the known ones."""
+    if name not in GPU_CLASSES:
+        raise ValueError(f"unknown GPU class {name!r}; known: {', '.join(GPU_CLASSES)}")
+    return GPU_CLASSES[name]
+
+
+def gpu_hours(flops: float, gpu: GpuClass, efficiency: float) -> float:
+    """Hours of one GPU of class ``gpu`` for ``flops`` at ``efficiency`` x its peak bf16 throughput."""
+    return flops / (gpu.bf16_tflops * 1e12 * efficiency) / 3600.0
+
+
+def layer_activation_bytes(arch: Architecture, batch_size: int, seq_len: int, *, bf16: bool) -> int:
+    """Bytes one decoder layer keeps for its backward pass (an estimate).
+
+    Counted per token: the two fp32 residual-stream inputs of the norms (2 x 4h bytes), and in the
+    compute precision (2 bytes in bf16 autocast, 4 in fp32) the two normed inputs (2h), q and the
+    attention output (2 x heads*head_dim), k and v (2 x kv_dim) and the gated MLP's gate, up,
+    activation and product (4 x intermediate). Attention scores are not stored (fused SDPA kernel).
+    This follows Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer
+    Models"), whose GPT layer keeps 34*s*b*h bytes plus 5*a*s^2*b for the scores; here in bf16
+    12h + 4*q_dim + 4*kv_dim + 8*intermediate bytes per token.
+    """
+    compute_bytes = 2 if bf16 else 4
+    q_dim = arch.heads * arch.head_dim
+    stored = 2 * arch.hidden + 2 * q_dim + 2 * arch.kv_dim + 4 * arch.intermediate  # values per token
+    per_token = 8 * arch.hidden + compute_bytes * stored
+    return per_token * batch_size * seq_len
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Peak GPU memory of one training job, in bytes, by what holds it (an estimate)."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    autocast_copies: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        """Everything together (no allocator overhead, no CUDA context)."""
+        return self.weights + self.gradients + self.optimizer + self.autocast_copies + self.activations
+
+    def to_dict(self) -> dict[str, int]:
+        """The parts and their total, for ``--json``."""
+        return {**asdict(self), "total": self.total}
+
+
+def training_memory(
+    params: int,
+    trainable: str,
+    *,
+    arch: Architecture,
+    batch_size: int,
+    seq_len: int,
+    bf16: bool,
+    trainable_params: int | None = None,
+) -> TrainingMemory:
+    """Memory of training a ``params``-parameter classifier with ``trainable`` (``all`` | ``head``).
+
+    ``all`` (full fine-tuning, as ``training.train_classifier`` does it): fp32 weights 4 B/param,
+    fp32 gradients 4 B/param, AdamW's two fp32 moments 8 B/param (16 B/param in all), under bf16
+    autocast a cached bf16 copy of the weights (2 B/param), and every layer's activations for a
+    micro-batch of ``batch_size`` texts of ``seq_len`` tokens (``layer_activation_bytes``).
+    ``head``: the trunk only runs forward (no stored activations beyond one layer's), and only the
+    head (``trainable_params``, default ``2 x hidden``) has gradients and AdamW moments.
+    Another mode (LoRA) extends this function: gradients and moments for its adapter parameters,
+    activations as ``all`` (the backward pass runs through the frozen trunk).
+    """
+    layer = layer_activation_bytes(arch, batch_size, seq_len, bf16=bf16)
+    if trainable == "all":
+        return TrainingMemory(
+            weights=4 * params, gradients=4 * params, optimizer=8 * params,
+            autocast_copies=2 * params if bf16 else 0, activations=layer * arch.layers,
+        )
+    if trainable == "head":
+        head = trainable_params if trainable_params is not None else 2 * arch.hidden
+        return TrainingMemory(weights=4 * params, gradients=4 * head, optimizer=8 * head, autocast_copies=0,
+                              activations=layer)
+    raise ValueError(f"trainable {trainable!r}: the plan knows 'all' and 'head'")
+
+
+def training_flops(params: int, trainable: str, examples_seen: int, examples: int, seq_len: int) -> float:
+    """FLOPs of fitting one model: 6 x params x tokens for ``all`` (every example seen), 2 x params x tokens
+    for ``head`` (each text read once by the frozen trunk, whatever the epochs)."""
+    texts = examples_seen if trainable == "all" else examples
+    return TRAIN_FLOPS_PER_PARAM_TOKEN[trainable] * params * texts * seq_len
+
+
+def forward_flops(params: int, tokens: float) -> float:
+    """FLOPs of a forward pass over ``tokens`` tokens: 2 x params x tokens."""
+    return FORWARD_FLOPS_PER_PARAM_TOKEN * params * tokens
+
+
+def engine_weight_bytes(params: int, dtype: str) -> int:
+    """Weights of a vLLM engine: 2 B/param in bf16/fp16 (``auto`` on a GPU), 4 B/param in fp32."""
+    return 4 * params if dtype == "float32" else 2 * params

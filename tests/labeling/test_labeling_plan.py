@@ -1,0 +1,231 @@
+"""``w2s plan``: stage counts, parameter counts, memory and GPU-hours against hand-computed values; the CLI;
+the summary ``w2s run`` / ``w2s compare`` log first; and agreement with the stage folders a real run makes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from labeling.cli import main
+from labeling.config import ModelConfig, load_config
+from labeling.exec.backends import BackendSpec
+from labeling.experiment.plan import plan_run, training_plans, transcript_plans
+from labeling.experiment.plan_costs import gpu_class, gpu_hours, layer_activation_bytes, training_memory
+from labeling.experiment.plan_models import (
+    KNOWN_ARCHITECTURES, SMOLLM2_135M, architecture_from_config, architecture_of, parameter_count,
+)
+from labeling.experiment.plan_table import summary_line
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = """
+name: small
+data: {dataset: sciq, source: null, weak_train: 10, strong_train: 20, test: 6}
+models:
+  weak: {path: "packaged:smollm2-135m-instruct", num_hidden_layers: 8}
+  strong: {path: "packaged:smollm2-135m-instruct"}
+  debater: {path: "packaged:smollm2-135m-instruct"}
+debate:
+  protocols: [none, debate]
+  seeds: [0]
+  swap_positions: true
+  sampling: {max_tokens: 32}
+training:
+  weak: {epochs: 2, batch_size: 8, max_length: 128}
+  judge: {epochs: 1, batch_size: 8, max_length: 384}
+  strong: {epochs: 3, batch_size: 8, max_length: 128}
+  student_losses: [{name: xent}, {name: logconf}]
+  seeds: [0, 1]
+  dtype: float32
+"""
+
+
+@pytest.fixture
+def small(tmp_path: Path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    return load_config(path, [f"output_dir={tmp_path / 'runs'}"])
+
+
+def test_debates_of_a_small_config_by_hand(small) -> None:
+    plans = transcript_plans(small)
+    # "none" has no transcripts; debate, 1 seed: every item of every split (10 + 20 + 6 = 36), 3 turns each
+    # (A argues, B critiques, A rebuts) -> 108 turns, <= 108 x 32 = 3,456 tokens; swap_positions adds the
+    # 6 test items with A/B swapped -> 18 turns, <= 576 tokens.
+    assert [(p.stage_kind, p.items, p.turns, p.max_generated_tokens) for p in plans] == [
+        ("transcripts-debate-s0", 36, 3, 3456),
+        ("transcripts-debate-s0-swapped", 6, 3, 576),
+    ]
+
+
+def test_training_jobs_of_a_small_config_by_hand(small) -> None:
+    jobs = training_plans(small)
+    # per training seed (2): a weak floor, a ceiling, one debate judge (1 debate seed: every ensemble is the
+    # single judge), students for 2 label sources (none, debate) x 2 losses -> 2 x (1 + 1 + 1 + 4) = 14 jobs
+    assert Counter(j.stage_kind for j in jobs) == {
+        "weak-floor": 2, "ceiling": 2, "judge-debate-s0": 2, "student-none": 4, "student-debate": 4}
+    shape = {j.stage_kind: (j.examples, j.examples_seen, j.predicted_examples, j.max_length) for j in jobs}
+    assert shape["weak-floor"] == (10, 20, 36, 128)  # weak_train x 2 epochs; predicts all 36 items
+    assert shape["ceiling"] == (20, 60, 6, 128)  # strong_train x 3 epochs; predicts test
+    assert shape["judge-debate-s0"] == (10, 10, 20 + 6 + 6 + 6, 384)  # strong_train, test, test plain, test swapped
+    assert shape["student-debate"] == (20, 60, 6, 128)
+
+
+def test_protocol_schedules_set_turns_and_swaps(small) -> None:
+    cfg = small.model_copy(update={"debate": small.debate.model_copy(
+        update={"protocols": ["none", "consultancy", "market_making", "debate_6turns"], "seeds": [0, 1]})})
+    kinds = Counter((p.protocol, p.turns, p.swapped) for p in transcript_plans(cfg))
+    # two seeds each; only the two-debater protocol is also run A/B-swapped (on its first seed)
+    assert kinds == {("consultancy", 3, False): 2, ("market_making", 3, False): 2, ("debate_6turns", 6, False): 2,
+                     ("debate_6turns", 6, True): 1}
+
+
+def test_smollm2_parameter_count_from_its_config() -> None:
+    # SmolLM2-135M: hidden 576, 30 layers, MLP 1536, vocab 49152, 9 heads of 64, 3 kv heads, tied embeddings.
+    # embeddings 49152 x 576 = 28,311,552; a layer: q, o 576 x 576 each, k, v 576 x 192 each -> 884,736,
+    # MLP 3 x 576 x 1536 = 2,654,208, two norms 1,152 -> 3,540,096; x 30 = 106,202,880; final norm 576.
+    causal_lm = 28_311_552 + 106_202_880 + 576
+    assert causal_lm == 134_515_008  # the published ~134.5M
+    assert parameter_count(SMOLLM2_135M, head="lm") == causal_lm
+    assert parameter_count(SMOLLM2_135M) == causal_lm + 576 * 2  # the classifier: a 2-way score head, no LM head
+    published = {"hidden_size": 576, "num_hidden_layers": 30, "intermediate_size": 1536, "vocab_size": 49152,
+                 "num_attention_heads": 9, "num_key_value_heads": 3, "head_dim": 64, "tie_word_embeddings": True,
+                 "attention_bias": False, "model_type": "llama"}
+    assert architecture_from_config(published) == SMOLLM2_135M
+    cut = architecture_of(ModelConfig(path="packaged:smollm2-135m-instruct", num_hidden_layers=8))
+    assert parameter_count(cut, head="lm") == 28_311_552 + 8 * 3_540_096 + 576
+
+
+def test_qwen_counts_match_their_published_sizes() -> None:
+    assert parameter_count(KNOWN_ARCHITECTURES["Qwen/Qwen2.5-7B"], head="lm") == pytest.approx(7.61e9, rel=0.002)
+    assert parameter_count(KNOWN_ARCHITECTURES["Qwen/Qwen2.5-14B"], head="lm") == pytest.approx(14.7e9, rel=0.005)
+    assert parameter_count(KNOWN_ARCHITECTURES["Qwen/Qwen2.5-0.5B"], head="lm") == pytest.approx(0.49e9, rel=0.01)
+
+
+def test_full_fine_tune_memory_by_hand() -> None:
+    params = parameter_count(SMOLLM2_135M)  # 134,516,160
+    memory = training_memory(params, "all", arch=SMOLLM2_135M, batch_size=8, seq_len=128, bf16=False)
+    # fp32 weights 4 + gradients 4 + AdamW moments 8 = 16 bytes per parameter
+    assert (memory.weights, memory.gradients, memory.optimizer, memory.autocast_copies) == (
+        4 * params, 4 * params, 8 * params, 0)
+    # activations per token and layer, fp32: residuals 8 x 576 = 4,608 bytes; 4 x (2 x 576 normed + 2 x 576 q and
+    # attention output + 2 x 192 k, v + 4 x 1536 MLP) = 4 x 8,832 = 35,328 -> 39,936 bytes; x 8 x 128 tokens x 30
+    assert memory.activations == 39_936 * 8 * 128 * 30 == 1_226_833_920
+    assert memory.total == 16 * 134_516_160 + 1_226_833_920 == 3_379_092_480
+    bf16 = training_memory(params, "all", arch=SMOLLM2_135M, batch_size=8, seq_len=128, bf16=True)
+    assert bf16.autocast_copies == 2 * params  # the bf16 copy of the weights autocast keeps
+    head = training_memory(params, "head", arch=SMOLLM2_135M, batch_size=8, seq_len=128, bf16=False)
+    assert (head.gradients, head.optimizer) == (4 * 1152, 8 * 1152)  # only the 576 x 2 score head trains
+    assert head.activations == layer_activation_bytes(SMOLLM2_135M, 8, 128, bf16=False)  # one layer at a time
+
+
+def test_gpu_hours_of_one_job_by_hand(small) -> None:
+    plan = plan_run(small, gpu_class("a100-80g"))
+    student = next(j for j in plan.trainings if j.stage_kind == "student-debate")
+    # 6 x params x 60 examples x 128 tokens to fit, 2 x params x 6 x 128 to predict, 312 TFLOP/s x 0.3
+    params = parameter_count(SMOLLM2_135M)
+    expected = (6 * params * 60 * 128 + 2 * params * 6 * 128) / (312e12 * 0.3) / 3600
+    assert student.gpu_hours == pytest.approx(expected)
+    assert gpu_hours(312e12 * 0.3 * 3600, gpu_class("a100-80g"), 0.3) == pytest.approx(1.0)
+    assert student.fits and plan.total_gpu_hours > plan.training_gpu_hours > 0
+
+
+def test_cli_prints_the_table(capsys) -> None:
+    assert main(["plan", str(REPO / "configs" / "quickstart.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "### Training jobs" in out and "| weak floor | smollm2-135m-instruct[:8] | 3 | head |" in out
+    assert main(["plan", str(REPO / "configs" / "lang2025_grid.yaml"), "--gpu", "h200"]) == 0
+    out = capsys.readouterr().out
+    assert "lang2025_grid/sciq, lang2025_grid/boolq" in out and "## Grid total" in out and "Qwen2.5-14B" in out
+
+
+def test_cli_json(capsys) -> None:
+    assert main(["plan", str(REPO / "configs" / "grid_cpu.yaml"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gpu"]["name"] == "h100" and len(data["runs"]) == 1 and data["total_gpu_hours"] > 0
+
+
+def test_unknown_gpu_exits_2_naming_the_known_ones(capsys) -> None:
+    assert main(["plan", str(REPO / "configs" / "quickstart.yaml"), "--gpu", "v100"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown GPU class 'v100'" in err and "h100" in err and "l4" in err
+
+
+def test_run_and_compare_log_the_plan_first(monkeypatch, caplog, tmp_path: Path) -> None:
+    import labeling.cli as cli
+
+    calls: list[str] = []
+
+    def fake(name: str):
+        def run(cfg, **_):
+            calls.append(name)
+            assert any(r.getMessage().startswith("plan (") for r in caplog.records)  # logged before the run
+            return tmp_path
+        return run
+
+    monkeypatch.setattr(cli, "run_pipeline", fake("run"))
+    monkeypatch.setattr(cli, "run_compare", fake("compare"))
+    caplog.set_level(logging.INFO, logger="w2s")
+    assert main(["run", str(REPO / "configs" / "quickstart.yaml")]) == 0
+    assert "plan (quickstart, estimates on h100): 1 transcript stages, 344 transcripts" in caplog.text
+    caplog.clear()
+    assert main(["compare", str(REPO / "configs" / "grid_cpu.yaml")]) == 0
+    assert calls == ["run", "compare"] and "plan (grid_cpu/sciq" in caplog.text
+
+
+def test_summary_names_jobs_that_do_not_fit(tmp_path: Path) -> None:
+    cfg = load_config(REPO / "configs" / "lang2025.yaml", [f"output_dir={tmp_path}"])
+    line = summary_line([plan_run(cfg, gpu_class("h200"))])
+    assert "do not fit one h200" in line and "ceiling Qwen2.5-14B" in line
+
+
+def _in_process(tasks, backend, ray, work_dir) -> None:
+    """run_on_ray without Ray: one scripted backend here runs every shard task."""
+    from labeling.exec.shards import load_factory, run_task
+
+    engine = load_factory(backend.factory)(**backend.kwargs)
+    for task in tasks:
+        run_task(engine, task)
+
+
+def test_plan_matches_the_stage_folders_a_run_makes(tmp_path, deep_tiny_model_dir, shared_data, monkeypatch) -> None:
+    """A small grid run for real (scripted debaters, tiny random models, shards in-process instead of on Ray)."""
+    import labeling.stages.transcripts as transcripts
+    from labeling.experiment.pipeline import run_pipeline
+
+    monkeypatch.setattr(transcripts, "run_on_ray", _in_process)
+    ckpt = deep_tiny_model_dir
+    cfg = load_config(REPO / "configs" / "sciq_cpu.yaml", [
+        f"output_dir={tmp_path / 'runs'}", f"data.source={shared_data / 'sciq'}", "data.weak_train=12",
+        "data.strong_train=12", "data.test=12", f"models.weak.path={ckpt}", "models.weak.num_hidden_layers=1",
+        f"models.strong.path={ckpt}", f"models.debater.path={ckpt}", "debate.shard_size=12",
+        "debate.protocols=[none, debate, consultancy, market_making]", "debate.seeds=[0, 1]",
+        "debate.swap_positions=true", "training.ensembles=[single, debate_ensemble, finetune_ensemble]",
+        "training.student_losses=[{name: xent}, {name: logconf, sources: [none, debate/debate_ensemble]}]",
+        "training.bootstrap=[{num_hidden_layers: 3}]", "training.weak.epochs=1", "training.judge.epochs=1",
+        "training.strong.epochs=1", "training.workers=1", "training.threads=1", "training.dtype=float32",
+        "eval.n_boot=100", "eval.transcript_probe=false",
+    ])
+    run_pipeline(cfg, backend=BackendSpec("debate.backends.scripted:ScriptedBackend", {}, {}))
+    made: dict[str, list[tuple[int, int]]] = {}
+    for folder in (Path(cfg.output_dir) / "artifacts").iterdir():
+        kind = folder.name.rsplit("-", 1)[0]
+        if kind == "data" or kind.startswith("transcripts-"):
+            made.setdefault(kind, [])
+            continue
+        trained = json.loads((folder / "COMPLETE").read_text())["train_items"]
+        predicted = sum(len(pd.read_parquet(p)) for p in folder.glob("pred_*.parquet"))
+        made.setdefault(kind, []).append((trained, predicted))
+    planned: dict[str, list[tuple[int, int]]] = {"data": []}
+    for t in transcript_plans(cfg):
+        planned.setdefault(t.stage_kind, [])
+    for j in training_plans(cfg):
+        planned.setdefault(j.stage_kind, []).append((j.examples, j.predicted_examples))
+    assert {k: sorted(v) for k, v in made.items()} == {k: sorted(v) for k, v in planned.items()}
+    assert {"transcripts-debate-s0-swapped", "judge-market_making-s1", "bootstrap-none-l1-f1",
+            "student-none-bootstrap", "student-debate-finetune_ensemble"} <= set(made)
+    assert len(made["weak-floor"]) == 2  # the floor, and the finetune ensemble's second no-oversight member
