@@ -3,7 +3,7 @@
 Knows nothing of debate: callers hand it texts and P(label 1) soft labels.
 """
 
-from training.checkpoints import checkpoint_bytes, is_compact
+from training.checkpoints import checkpoint_bytes, is_compact, load_trained
 from training.lora import LoraSettings
 from training.losses import LOSSES, get_loss, soft_cross_entropy
 from training.models import ModelSpec, load_classifier
@@ -19,6 +19,7 @@ __all__ = [
     "get_loss",
     "is_compact",
     "load_classifier",
+    "load_trained",
     "predict_proba",
     "predict_proba_loaded",
     "soft_cross_entropy",

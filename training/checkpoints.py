@@ -83,6 +83,15 @@ def load_compact(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizer
     return model.to(torch.float32), tokenizer
 
 
+def load_trained(spec: ModelSpec) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A classifier checkpoint as ``load_classifier`` gives it; a compact one is rebuilt from its base first."""
+    if looks_like_local_path(spec.path) and is_compact(Path(spec.path).expanduser()):
+        if spec.num_hidden_layers is not None:
+            raise ValueError(f"{spec.path} is a trained checkpoint; it cannot be truncated again")
+        return load_compact(Path(spec.path).expanduser())
+    return load_classifier(spec)
+
+
 def checkpoint_bytes(path: str | Path) -> int:
     """Bytes of every file in checkpoint folder ``path``."""
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())

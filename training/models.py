@@ -78,17 +78,11 @@ def load_classifier(
     initialised when loading a causal-LM checkpoint). With ``spec.num_hidden_layers`` set, only
     the first N layers are built and they keep their pretrained weights. A pad token is ensured
     (the eos token when the tokenizer has none) in the tokenizer and in the model config, and
-    padding is on the right. A compact checkpoint (``training.checkpoints``) is rebuilt from its base.
+    padding is on the right. (A trained checkpoint, compact or full: ``training.checkpoints.load_trained``.)
     """
     if looks_like_local_path(spec.path):
         check_local_checkpoint(spec.path)
         path = str(Path(spec.path).expanduser())
-        if (Path(path) / "base_model.json").is_file():  # a compact checkpoint: its base plus what was trained
-            from training.checkpoints import load_compact
-
-            if spec.num_hidden_layers is not None:
-                raise ValueError(f"{path} is a trained checkpoint; it cannot be truncated again")
-            return load_compact(path)
     else:
         path = spec.path
 

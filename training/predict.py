@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.batching import pad_batch, tokenize_texts
-from training.models import ModelSpec, load_classifier
+from training.checkpoints import load_trained
+from training.models import ModelSpec
 from training.runtime import autocast, resolve_device, torch_threads
 
 
@@ -80,7 +81,7 @@ def predict_proba(
     spec = model if isinstance(model, ModelSpec) else ModelSpec(str(model))
     target = resolve_device(device)
     with torch_threads(threads):
-        classifier, tokenizer = load_classifier(spec)
+        classifier, tokenizer = load_trained(spec)
         classifier.to(target)
         return predict_proba_loaded(
             classifier,

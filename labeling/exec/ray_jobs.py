@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from labeling.exec.netns import isolated_command, isolated_env, wants_isolation
 from labeling.exec.signals import exit_on_sigterm, stop_child
 from labeling.exec.threads import available_cores
-from labeling.exec.train_pool import JobRunner, JobsFailed, TrainJob
+from labeling.exec.jobs import JobRunner, JobsFailed, TrainJob
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from labeling.experiment.plan_costs import (
     DECODE_EFFICIENCY, FORWARD_MFU, GB, TRAIN_MFU, GpuClass, engine_weight_bytes, forward_flops, gpu_hours,
     training_flops, training_memory,
 )
-from labeling.experiment.plan_models import architecture_of, model_label, parameter_count
+from labeling.experiment.plan_models import architecture_of, lora_parameters, model_label, parameter_count
 from labeling.stages.bootstrap import FOLDS, link_model
 from labeling.stages.transcripts import swappable, transcript_runs
 
@@ -60,6 +60,8 @@ class TrainingPlan:
     gpu_hours: float | None = None
     fits: bool | None = None
     model_config: ModelConfig | None = field(default=None, repr=False, compare=False)  # what is sized; not shown
+    lora: tuple[int, tuple[str, ...]] | None = None  # (rank, target modules) when the role trains LoRA adapters
+    gradient_checkpointing: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,12 @@ def transcript_plans(cfg: ExperimentConfig) -> list[TranscriptPlan]:
 def _job(kind: str, role: str, model: ModelConfig, settings: TrainSettings, examples: int,
          predicted: int) -> TrainingPlan:
     """One model trained with ``settings`` on ``examples`` texts that then predicts ``predicted`` texts."""
-    return TrainingPlan(kind, role, model_label(model), None, settings.trainable, examples, settings.epochs,
-                        _examples_seen(settings.epochs, examples), settings.max_length,
-                        settings.batch_size, predicted, model_config=model)
+    lora = settings.lora
+    return TrainingPlan(kind, role, model_label(model), None, "lora" if lora is not None else settings.trainable,
+                        examples, settings.epochs, _examples_seen(settings.epochs, examples), settings.max_length,
+                        settings.batch_size, predicted, model_config=model,
+                        lora=(lora.r, tuple(lora.target_modules)) if lora is not None else None,
+                        gradient_checkpointing=settings.gradient_checkpointing)
 
 
 def _gold_jobs(cfg: ExperimentConfig) -> dict[tuple, TrainingPlan]:
@@ -181,11 +186,13 @@ def costed(cfg: ExperimentConfig, job: TrainingPlan, gpu: GpuClass) -> TrainingP
         return job
     params = parameter_count(arch)
     bf16 = cfg.training.dtype != "float32"
+    adapters = lora_parameters(arch, *job.lora) if job.lora is not None else None
     memory = training_memory(params, job.trainable, arch=arch, batch_size=job.batch_size, seq_len=job.max_length,
-                             bf16=bf16)
-    fit = training_flops(params, job.trainable, job.examples_seen, job.examples, job.max_length)
+                             bf16=bf16, trainable_params=adapters, gradient_checkpointing=job.gradient_checkpointing)
+    fit = training_flops(params, job.trainable, job.examples_seen, job.examples, job.max_length,
+                         job.gradient_checkpointing)
     predict = forward_flops(params, job.predicted_examples * job.max_length)
-    efficiency = TRAIN_MFU if job.trainable == "all" else FORWARD_MFU
+    efficiency = TRAIN_MFU if job.trainable in ("all", "lora") else FORWARD_MFU
     hours = gpu_hours(fit, gpu, efficiency) + gpu_hours(predict, gpu, FORWARD_MFU)
     fits = memory.total <= gpu.memory_gb * GB
     return replace(job, params=params, memory=memory.to_dict(), gpu_hours=hours, fits=fits)

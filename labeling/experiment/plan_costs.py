@@ -45,7 +45,8 @@ DECODE_EFFICIENCY = 0.1  # assumed for batched vLLM decoding, which is bound by 
 # FLOPs per parameter per token of one training pass (Kaplan et al. 2020: forward 2, backward 4).
 # ``head``: the frozen trunk is read once per text, forward only (training/head.py); the head is negligible.
 # A LoRA-style mode (frozen trunk, backward through activations, no weight gradients) would add "lora": 4.0.
-TRAIN_FLOPS_PER_PARAM_TOKEN = {"all": 6.0, "head": 2.0}
+TRAIN_FLOPS_PER_PARAM_TOKEN = {"all": 6.0, "lora": 4.0, "head": 2.0}  # lora: no weight gradients of the trunk
+RECOMPUTE_FLOPS_PER_PARAM_TOKEN = 2.0  # gradient checkpointing runs the forward pass again
 FORWARD_FLOPS_PER_PARAM_TOKEN = 2.0
 GB = 1e9
 
@@ -109,6 +110,7 @@ def training_memory(
     seq_len: int,
     bf16: bool,
     trainable_params: int | None = None,
+    gradient_checkpointing: bool = False,
 ) -> TrainingMemory:
     """Memory of training a ``params``-parameter classifier with ``trainable`` (``all`` | ``head``).
 
@@ -118,27 +120,39 @@ def training_memory(
     micro-batch of ``batch_size`` texts of ``seq_len`` tokens (``layer_activation_bytes``).
     ``head``: the trunk only runs forward (no stored activations beyond one layer's), and only the
     head (``trainable_params``, default ``2 x hidden``) has gradients and AdamW moments.
-    Another mode (LoRA) extends this function: gradients and moments for its adapter parameters,
-    activations as ``all`` (the backward pass runs through the frozen trunk).
+    ``lora``: fp32 weights and the autocast copy as ``all``, gradients and AdamW moments for the
+    adapters and head only (``trainable_params``), activations as ``all`` (the backward pass runs
+    through the frozen trunk). ``gradient_checkpointing`` keeps one layer's activations plus each
+    layer's input hidden states instead of every layer's activations.
     """
     layer = layer_activation_bytes(arch, batch_size, seq_len, bf16=bf16)
+    stored = (layer + arch.layers * batch_size * seq_len * arch.hidden * (2 if bf16 else 4)
+              if gradient_checkpointing else layer * arch.layers)
     if trainable == "all":
         return TrainingMemory(
             weights=4 * params, gradients=4 * params, optimizer=8 * params,
-            autocast_copies=2 * params if bf16 else 0, activations=layer * arch.layers,
+            autocast_copies=2 * params if bf16 else 0, activations=stored,
         )
+    if trainable == "lora":
+        if trainable_params is None:
+            raise ValueError("lora: give trainable_params (plan_models.lora_parameters)")
+        return TrainingMemory(weights=4 * params, gradients=4 * trainable_params, optimizer=8 * trainable_params,
+                              autocast_copies=2 * params if bf16 else 0, activations=stored)
     if trainable == "head":
         head = trainable_params if trainable_params is not None else 2 * arch.hidden
         return TrainingMemory(weights=4 * params, gradients=4 * head, optimizer=8 * head, autocast_copies=0,
                               activations=layer)
-    raise ValueError(f"trainable {trainable!r}: the plan knows 'all' and 'head'")
+    raise ValueError(f"trainable {trainable!r}: the plan knows 'all', 'lora' and 'head'")
 
 
-def training_flops(params: int, trainable: str, examples_seen: int, examples: int, seq_len: int) -> float:
-    """FLOPs of fitting one model: 6 x params x tokens for ``all`` (every example seen), 2 x params x tokens
-    for ``head`` (each text read once by the frozen trunk, whatever the epochs)."""
-    texts = examples_seen if trainable == "all" else examples
-    return TRAIN_FLOPS_PER_PARAM_TOKEN[trainable] * params * texts * seq_len
+def training_flops(params: int, trainable: str, examples_seen: int, examples: int, seq_len: int,
+                   gradient_checkpointing: bool = False) -> float:
+    """FLOPs of fitting one model: 6 x params x tokens for ``all``, 4 for ``lora`` (every example seen; +2 with
+    gradient checkpointing), 2 x params x tokens for ``head`` (each text read once by the frozen trunk)."""
+    if trainable == "head":
+        return TRAIN_FLOPS_PER_PARAM_TOKEN["head"] * params * examples * seq_len
+    per_token = TRAIN_FLOPS_PER_PARAM_TOKEN[trainable] + (RECOMPUTE_FLOPS_PER_PARAM_TOKEN if gradient_checkpointing else 0)
+    return per_token * params * examples_seen * seq_len
 
 
 def forward_flops(params: int, tokens: float) -> float:

@@ -142,3 +142,21 @@ def model_label(model: ModelConfig) -> str:
     ref = model.path[len("packaged:"):] if is_packaged(model.path) else model.path
     name = ref.rstrip("/").rsplit("/", 1)[-1]
     return name if model.num_hidden_layers is None else f"{name}[:{model.num_hidden_layers}]"
+
+
+def linear_shapes(arch: Architecture) -> dict[str, tuple[int, int]]:
+    """(in, out) features of each linear layer of one decoder layer, by module name."""
+    q, kv, h, i = arch.heads * arch.head_dim, arch.kv_dim, arch.hidden, arch.intermediate
+    return {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
+            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
+
+
+def lora_parameters(arch: Architecture, r: int, target_modules: tuple[str, ...], num_labels: int = 2) -> int:
+    """Trainable parameters of LoRA rank ``r`` on ``target_modules`` (``all-linear``: every one) plus the head.
+
+    Each adapted ``in x out`` layer adds ``r x (in + out)``; the classification head trains in full.
+    """
+    shapes = linear_shapes(arch)
+    names = shapes if tuple(target_modules) == ("all-linear",) else [t for t in target_modules if t in shapes]
+    per_layer = sum(r * sum(shapes[name]) for name in names)
+    return arch.layers * per_layer + arch.hidden * num_labels

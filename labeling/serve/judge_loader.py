@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from training import ModelSpec, load_classifier, predict_proba_loaded
+from training import ModelSpec, load_trained, predict_proba_loaded
 from training.batching import tokenize_texts
 from transformers import AutoTokenizer
 
@@ -229,7 +229,7 @@ def load_judge(
             member.tokenizer = AutoTokenizer.from_pretrained(str(member.stage_path / "model"))
             member.classify = VLLMClassifyClient(classify_urls[index])
             continue
-        model, tokenizer = load_classifier(ModelSpec(str(member.stage_path / "model")))
+        model, tokenizer = load_trained(ModelSpec(str(member.stage_path / "model")))
         member.model, member.tokenizer = model.to(device).eval(), tokenizer
     first = members[0]
     device_kind = "cuda" if str(device).startswith("cuda") else "cpu"

@@ -229,3 +229,27 @@ def test_plan_matches_the_stage_folders_a_run_makes(tmp_path, deep_tiny_model_di
     assert {"transcripts-debate-s0-swapped", "judge-market_making-s1", "bootstrap-none-l1-f1",
             "student-none-bootstrap", "student-debate-finetune_ensemble"} <= set(made)
     assert len(made["weak-floor"]) == 2  # the floor, and the finetune ensemble's second no-oversight member
+
+
+def test_lora_memory_and_parameters_by_hand_and_against_peft(tiny_model_dir: Path) -> None:
+    from training import LoraSettings, ModelSpec, load_classifier
+    from training.lora import trainable_parameters, with_lora
+
+    from labeling.experiment.plan_models import lora_parameters
+
+    # SmolLM2-135M, r = 8 on every linear layer: q, o 8 x (576 + 576) = 9,216 each; k, v 8 x (576 + 192) = 6,144
+    # each; gate, up, down 8 x (576 + 1536) = 16,896 each -> 81,408 a layer, x 30 = 2,442,240; + the 1,152 head
+    assert lora_parameters(SMOLLM2_135M, 8, ("all-linear",)) == 2_443_392
+    assert lora_parameters(SMOLLM2_135M, 8, ("q_proj", "v_proj")) == 30 * (9_216 + 6_144) + 1_152
+    params = parameter_count(SMOLLM2_135M)
+    memory = training_memory(params, "lora", arch=SMOLLM2_135M, batch_size=8, seq_len=128, bf16=False,
+                             trainable_params=2_443_392)
+    assert (memory.weights, memory.gradients, memory.optimizer) == (4 * params, 4 * 2_443_392, 8 * 2_443_392)
+    assert memory.activations == 1_226_833_920  # as a full fine-tune: the backward pass crosses every layer
+    saved = training_memory(params, "lora", arch=SMOLLM2_135M, batch_size=8, seq_len=128, bf16=False,
+                            trainable_params=2_443_392, gradient_checkpointing=True)
+    assert saved.activations == 39_936 * 8 * 128 + 30 * 8 * 128 * 576 * 4  # one layer + each layer's input
+    # the formula counts what peft trains on a real (tiny) model
+    arch = architecture_from_config(json.loads((tiny_model_dir / "config.json").read_text()))
+    model, _ = load_classifier(ModelSpec(str(tiny_model_dir)))
+    assert trainable_parameters(with_lora(model, LoraSettings(r=4)))[0] == lora_parameters(arch, 4, ("all-linear",))
