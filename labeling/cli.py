@@ -31,8 +31,14 @@ def _load(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def log_plan(cfg: ExperimentConfig, *, grid: bool) -> None:
-    """Log the plan's one-paragraph summary (what the command will run and cost) before the first stage."""
-    log.info("%s", summary_line(plan_command(cfg, gpu_class(DEFAULT_GPU), grid=grid)))
+    """Log the plan's one-paragraph summary (what the command will run and cost) before the first stage.
+
+    The plan is advice: a config it cannot size is left to the run's own checks, which name the problem.
+    """
+    try:
+        log.info("%s", summary_line(plan_command(cfg, gpu_class(DEFAULT_GPU), grid=grid)))
+    except Exception as exc:  # noqa: BLE001 - never let the estimate stop a run
+        log.warning("could not size this run (%s: %s); `w2s plan` says more", type(exc).__name__, exc)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
