@@ -38,6 +38,7 @@ from labeling.label.backends import label_backend_spec
 from labeling.label.job_files import check_job, job_semantic, load_items, read_weak_picks
 from labeling.label.judge_labels import judge_all_seeds, read_judge
 from labeling.label.prompted_labels import prompted_label_all_seeds
+from labeling.label.publish import publish_labels
 from labeling.label.settings import LABEL_FLAGS, LabelJobConfig
 from labeling.label.summary import summarize, summary_line
 from labeling.stages.debate_shards import DEBATE_SHARDS, debate_params
@@ -136,6 +137,7 @@ def run_label_job(cfg: LabelJobConfig) -> dict[str, Any]:
     summary = summarize(out, items, seeds, new_shards, time.perf_counter() - started, labels)
     summary["prompted_labels"] = prompted
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    publish_labels(out, items, seeds, summary)  # dataset/labels.parquet and the dataset card README.md
     print(summary_line(summary, out), file=sys.stderr)
     return summary
 

@@ -157,6 +157,20 @@ def test_label_job_end_to_end_with_failures_and_rerun(tmp_path, tiny_judge, ray_
     assert summary["totals"]["transcripts"] == 2 * N_ITEMS and summary["totals"]["failed"] == 2
     assert summary["failure_kinds"] == {"scripted_failure": 2} and summary["labels"]["ensemble"]["null"] == 1
 
+    import datasets  # the folder loads as a dataset, with a card (issue 15)
+
+    published = datasets.load_dataset("parquet", data_dir=str(out / "dataset"), split="train").to_pandas()
+    assert published.columns.tolist() == ["id", "seed", "question", "answer", "transcript", "failed", "judge_prob"]
+    assert len(published) == 2 * N_ITEMS and published["id"].tolist() == [f"i{k}" for k in range(N_ITEMS)] * 2
+    in_seed1 = published[published["seed"] == 1].reset_index(drop=True)
+    assert in_seed1["judge_prob"].tolist()[:2] == pytest.approx(seed1["prob"].tolist()[:2])
+    assert pd.isna(in_seed1.loc[2, "transcript"]) and "scripted_failure" in in_seed1.loc[2, "failed"]
+    assert in_seed1["question"].tolist() == rows["question"].tolist()
+    assert in_seed1.loc[0, "transcript"] == Transcript.from_record(transcripts.to_dict("records")[0]).render()
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlicense: unknown\n") and "data_files: dataset/labels.parquet" in card
+    assert "`judge_prob`" in card and "the user's own file" in card
+
     import labeling.label.judge_labels as training  # where the labeler looks predict_proba up
 
     def refuse(*args, **kwargs):
