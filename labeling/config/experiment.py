@@ -19,6 +19,7 @@ from labeling.config.sources import label_sources, source_names
 from labeling.config.bootstrap import BootstrapLink, chain_problem
 from labeling.config.debate import Auto, DebateConfig, DistinctSeeds, PositiveInt, RayConfig
 from labeling.config.loading import absolute_path, apply_overrides, read_yaml, validate
+from labeling.config.tracking import TrackingConfig
 
 
 class DataConfig(StrictSection):
@@ -238,6 +239,7 @@ class ExperimentConfig(StrictSection):
     training: TrainingConfig = TrainingConfig()
     eval: EvalConfig = EvalConfig()
     compare: CompareConfig = CompareConfig()
+    tracking: TrackingConfig = TrackingConfig()
     prompted_judge: PromptedJudgeConfig | None = Field(
         default=None, description="also label with a prompted (not fine-tuned) judge; null = off"
     )
@@ -277,6 +279,9 @@ def _resolve_relative_paths(data: dict[str, Any]) -> dict[str, Any]:
     data = json.loads(json.dumps(data))
     if isinstance(data.get("output_dir"), str):
         data["output_dir"] = absolute_path(data["output_dir"], "output_dir")
+    tracking = data.get("tracking")
+    if isinstance(tracking, dict) and isinstance(tracking.get("dir"), str):
+        tracking["dir"] = absolute_path(tracking["dir"], "tracking.dir")
     sections = [data.get("data")] + list((data.get("compare") or {}).get("datasets") or [])
     for i, section in enumerate(sections):
         if isinstance(section, dict) and isinstance(section.get("source"), str):

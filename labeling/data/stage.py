@@ -107,6 +107,11 @@ def with_evidence(rows: datasets.Dataset, data: DataConfig) -> datasets.Dataset:
     return kept
 
 
+def data_stage_path(cfg: ExperimentConfig) -> Path:
+    """The folder of the run's data stage (its splits), finished or not."""
+    return stage_dir(cfg.output_dir, "data", data_semantic(cfg)).path
+
+
 def prepare_splits(cfg: ExperimentConfig) -> Splits:
     """Run (or reuse) the data stage; returns split name -> rows (id, question, answer, label, text, evidence)."""
     stage = stage_dir(cfg.output_dir, "data", data_semantic(cfg))

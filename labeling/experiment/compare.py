@@ -21,7 +21,7 @@ from eval import N_BINS, Estimate, paired_difference, plot_grouped_bars
 from labeling.config import CompareDataset, ExperimentConfig
 from labeling.config.loading import apply_overrides, validate
 from labeling.exec.backends import BackendSpec
-from labeling.experiment.pipeline import run_pipeline
+from labeling.experiment.pipeline import run_pipeline, write_report_page
 from labeling.experiment.preflight import check_experiment
 from labeling.experiment.supervision import (
     plot_compare_supervision,
@@ -267,5 +267,6 @@ def run_compare(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) ->
     plot_judge_transcripts(rows, out / "compare_judges.png")
     plot_compare_supervision(supervision, out / "compare_supervision.png")
     print(text)
+    write_report_page(out)
     log.info("comparison written to %s", out)
     return out

@@ -22,6 +22,9 @@ from labeling.config.sources import PROMPTED, LabelSource, label_sources
 from labeling.data.stage import Splits, prepare_splits
 from labeling.experiment.preflight import check_experiment
 from labeling.experiment.report import write_report
+from labeling.experiment.report_html import write_html_report
+from labeling.experiment.run_log import collected_warnings, write_warnings
+from labeling.experiment.tracking import check_tracking, track_results
 from labeling.store import atomic_write_text, reusing_only
 from labeling.exec.backends import BackendSpec
 from labeling.stages.transcripts import TranscriptSet, run_debates, swappable, transcript_stage
@@ -241,15 +244,29 @@ def results_dir(cfg: ExperimentConfig) -> Path:
 
 
 def run_pipeline(cfg: ExperimentConfig, *, backend: BackendSpec | None = None) -> Path:
-    """Run every stage (reusing finished ones) and write the results; returns the results folder."""
+    """Run every stage (reusing finished ones), write the results and ``report.html`` and log them to the tracking
+    backend; returns the results folder."""
     started = time.perf_counter()
-    check_experiment(cfg, chat_models=backend is None)
-    splits = prepare_splits(cfg)
-    log.info("splits: %s", {k: len(v) for k, v in splits.items()})
-    floor, transcripts = floor_and_debates(cfg, splits, backend)
-    outcomes = run_training(cfg, splits, transcripts, floors={cfg.training.seeds[0]: floor}, backend=backend)
-    out = results_dir(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))
-    write_report(cfg, splits, transcripts, outcomes, out, seconds=time.perf_counter() - started)
+    with collected_warnings() as warned:
+        check_tracking(cfg)
+        check_experiment(cfg, chat_models=backend is None)
+        splits = prepare_splits(cfg)
+        log.info("splits: %s", {k: len(v) for k, v in splits.items()})
+        floor, transcripts = floor_and_debates(cfg, splits, backend)
+        outcomes = run_training(cfg, splits, transcripts, floors={cfg.training.seeds[0]: floor}, backend=backend)
+        out = results_dir(cfg)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=2))
+        write_report(cfg, splits, transcripts, outcomes, out, seconds=time.perf_counter() - started)
+    write_warnings(out, warned.records)
+    write_report_page(out)
+    track_results(cfg, out)
     return out
+
+
+def write_report_page(out: Path) -> None:
+    """Write ``report.html`` beside the results; a failure is logged (the results are already written), not raised."""
+    try:
+        write_html_report(out)
+    except Exception as exc:  # noqa: BLE001 - the table and figures stand without the page
+        log.error("report.html could not be written (%s: %s); `w2s report %s` tries again", type(exc).__name__, exc, out)

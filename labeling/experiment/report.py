@@ -25,7 +25,7 @@ from eval import (
 )
 
 from labeling.config import ExperimentConfig, chain_description
-from labeling.data.stage import Splits
+from labeling.data.stage import Splits, data_stage_path
 from labeling.experiment.bootstrap import link_test_predictions
 from labeling.experiment.manifest import machine_summary, stage_paths, transcript_stats
 from labeling.experiment.probe import transcript_diagnostic
@@ -239,6 +239,7 @@ def write_report(
         "wall_seconds_this_invocation": round(seconds, 1),
         "transcripts": transcript_stats(transcripts),
         "stages": stage_paths(outcomes),
+        "data_stage": str(data_stage_path(cfg)),
     }
     paths = write_results(rows, out, name="results", meta=meta, appendix=appendix)
     title = f"{cfg.name}: {cfg.data.dataset}, {len(splits['test'])} test items, training seeds {cfg.training.seeds}"

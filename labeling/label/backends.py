@@ -20,10 +20,10 @@ PASSAGE_HEADING = "Passage (hidden from the judge):\n"
 
 
 def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model_id: str = "scripted",
-                     quote_words: int = 0) -> ScriptedBackend:
+                     quote_words: int = 0, suffix: str = "") -> ScriptedBackend:
     """The deterministic fake debater (tests): optional sleep per batch, fails requests mentioning a marker,
     and with ``quote_words`` > 0 opens each turn with a tagged quote of that many passage words (hidden-passage runs;
-    a turn prefilled with ``<quote>`` continues it with the words and the closing tag)."""
+    a turn prefilled with ``<quote>`` continues it with the words and the closing tag); ``suffix`` ends every turn."""
 
     def fail(request: Any) -> str | None:
         text = " ".join(m["content"] for m in request.messages)
@@ -34,7 +34,7 @@ def scripted_backend(delay_s: float = 0.0, fail_marker: str | None = None, model
         passage = system.partition(PASSAGE_HEADING)[2].partition("\n\nYou are")[0].split()
         opening = "" if request.prefill else "<quote>"  # a prefilled reply is already inside the quote
         quote = f"{opening}{' '.join(passage[:quote_words])}</quote> " if quote_words and passage else ""
-        return quote + default_scripted_reply(request)
+        return quote + default_scripted_reply(request) + suffix
 
     backend = ScriptedBackend(model_id=model_id, fail=fail, reply=reply)
     if delay_s > 0:
