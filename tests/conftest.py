@@ -144,6 +144,7 @@ def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any training or prediction fail: for checking that finished stages are reused."""
     import training
 
+    import labeling.exec.ray_train
     import labeling.label.judge_labels
     import labeling.stages.trained
 
@@ -151,7 +152,7 @@ def forbid_training(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("a finished stage was trained or predicted again")
 
     # the library, and every module that imported the functions by name
-    for module in (training, labeling.stages.trained, labeling.label.judge_labels):
+    for module in (training, labeling.exec.ray_train, labeling.stages.trained, labeling.label.judge_labels):
         for name in ("train_classifier", "predict_proba"):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, refuse)

@@ -10,6 +10,10 @@ every caller gets an ordinary ``transformers`` classifier. A full fine-tune is a
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +26,7 @@ from training.lora import merged
 from training.models import ModelSpec, check_local_checkpoint, load_classifier, looks_like_local_path
 
 BASE_FILE = "base_model.json"
+TRAIN_LOG = "train_log.json"  # what training did, saved beside every checkpoint
 HEAD_FILE = "head.safetensors"
 Trained = Literal["all", "head", "lora"]
 
@@ -95,3 +100,27 @@ def load_trained(spec: ModelSpec) -> tuple[PreTrainedModel, PreTrainedTokenizerB
 def checkpoint_bytes(path: str | Path) -> int:
     """Bytes of every file in checkpoint folder ``path``."""
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Refuse an existing non-empty ``out_dir``; create its parent."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise FileExistsError(f"output directory already exists and is not empty: {out_dir}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def save_atomically(out_dir: Path, train_log: dict, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill a temp dir beside ``out_dir``, add the training log, and rename it into place."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's 0700 would survive the rename: a shared runs/ stays readable
+    try:
+        write(tmp)
+        (tmp / TRAIN_LOG).write_text(json.dumps(train_log, indent=2) + "\n")
+        if out_dir.is_dir():  # an empty directory made by the caller
+            out_dir.rmdir()
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +18,8 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, get_scheduler
 
 from training.batching import pad_batch, tokenize_texts
-from training.checkpoints import save_trained
+from training.checkpoints import TRAIN_LOG, prepare_out_dir, save_atomically, save_trained
+from training.distributed import DataParallel, current_group, unwrapped
 from training.head import freeze_all_but_head, head_forward, pooled_features
 from training.lora import LoraSettings, trainable_parameters, with_lora
 from training.losses import LOSSES, get_loss  # noqa: F401  (LOSSES: tests patch it through this module)
@@ -30,8 +27,6 @@ from training.models import ModelSpec, load_classifier
 from training.runtime import autocast, resolve_device, torch_threads
 
 logger = logging.getLogger(__name__)
-
-TRAIN_LOG = "train_log.json"
 
 
 @dataclass(frozen=True)
@@ -45,7 +40,9 @@ class TrainConfig:
     the head in full (``training.lora``); ``gradient_checkpointing`` recomputes activations in the
     backward pass (less memory, about a third more compute); ``checkpoint: compact`` saves only what
     head-only or LoRA training changed on top of the base model (``training.checkpoints``), ``full``
-    the whole model (a full fine-tune is always saved in full).
+    the whole model (a full fine-tune is always saved in full). ``data_parallel`` is the number of
+    processes one model trains on (``training.distributed``); the caller starts them (e.g.
+    ``labeling.exec.ray_train``), ``train_classifier`` alone trains in one process.
     ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
     ``training.losses.LOSSES`` and ``loss_params`` configures it (e.g. ``{"aux_coef": 0.5}`` for
     ``logconf``; see ``training.losses.get_loss``); ``device`` is ``"auto"`` (CUDA if present,
@@ -70,6 +67,7 @@ class TrainConfig:
     lora: LoraSettings | None = None
     gradient_checkpointing: bool = False
     checkpoint: str = "compact"
+    data_parallel: int = 1
 
     def __post_init__(self) -> None:
         checks = {  # field: (the rule, whether it holds)
@@ -86,6 +84,8 @@ class TrainConfig:
             "checkpoint": ("'compact' or 'full'", self.checkpoint in ("compact", "full")),
             "lora": ("unset with trainable: head (a frozen trunk has nothing to adapt)",
                      self.lora is None or self.trainable == "all"),
+            "data_parallel": (">= 1, and 1 with trainable: head", self.data_parallel >= 1
+                              and (self.data_parallel == 1 or self.trainable == "all")),
         }
         failed = [f"{name} must be {rule} (got {getattr(self, name)!r})" for name, (rule, ok) in checks.items() if not ok]
         if failed:
@@ -144,7 +144,7 @@ def plan_steps(order: list[int], batch_size: int, grad_accum: int) -> list[list[
 
 def model_forward(model: PreTrainedModel, ids: list[list[int]], cfg: TrainConfig, device: torch.device):
     """A micro-batch forward through the whole model: example indices -> logits."""
-    pad_id = model.config.pad_token_id
+    pad_id = unwrapped(model).config.pad_token_id
 
     def forward(rows: list[int]) -> torch.Tensor:
         with autocast(device, cfg.bf16):
@@ -161,8 +161,13 @@ def _run_steps(
     cfg: TrainConfig,
     device: torch.device,
     desc: str,
+    group: DataParallel | None = None,
 ) -> list[float]:
-    """The optimisation loop over ``model``'s trainable parameters; returns the mean loss of every step."""
+    """The optimisation loop over ``model``'s trainable parameters; returns the mean loss of every step.
+
+    With a data-parallel ``group`` each process forwards its share of every micro-batch and the loss
+    is taken over the whole micro-batch, gathered (``training.distributed``).
+    """
     loss_fn = get_loss(cfg.loss, **cfg.loss_params)
     optimizer = _optimizer(model, cfg)
     scheduler = get_scheduler(
@@ -174,16 +179,17 @@ def _run_steps(
     model.train()
     step_losses: list[float] = []
     recent: deque[float] = deque(maxlen=20)
-    with tqdm(total=len(steps), desc=desc, unit="step") as bar:
+    with tqdm(total=len(steps), desc=desc, unit="step", disable=group is not None and not group.main) as bar:
         for step_index, step in enumerate(steps):
             progress = step_index / len(steps)
             n_step = sum(len(mb) for mb in step)
             step_loss = 0.0
             for mb in step:
                 targets = torch.tensor([labels[i] for i in mb], dtype=torch.float32, device=device)
-                logits = forward(mb)
+                logits, _ = group.micro_batch_logits(forward, mb) if group else (forward(mb), True)
                 loss = loss_fn(logits.float(), targets, progress=progress)
-                (loss * (len(mb) / n_step)).backward()  # gradient of the mean over the step
+                # the gradient of the mean over the step (times the group size: DDP averages over processes)
+                (loss * (len(mb) / n_step) * (group.world if group else 1)).backward()
                 step_loss += loss.item() * len(mb) / n_step
             if not math.isfinite(step_loss):
                 raise FloatingPointError(f"non-finite loss {step_loss} at step {step_index}")
@@ -196,12 +202,6 @@ def _run_steps(
             bar.set_postfix(loss=f"{sum(recent) / len(recent):.4f}")
             bar.update(1)
     return step_losses
-
-
-def _prepare_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise FileExistsError(f"output directory already exists and is not empty: {out_dir}")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
 
 
 def train_classifier(
@@ -222,7 +222,7 @@ def train_classifier(
     """
     labels = validate_training_data(texts, soft_labels)
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir)
+    prepare_out_dir(out_dir)
     get_loss(cfg.loss, **cfg.loss_params)  # fail before loading anything
     device = resolve_device(cfg.device)
     started = time.perf_counter()
@@ -238,6 +238,9 @@ def train_classifier(
         if cfg.lora is not None:
             model = with_lora(model, cfg.lora)
         ids = tokenize_texts(tokenizer, texts, cfg.max_length)
+        group = current_group()
+        if group is not None and cfg.trainable != "all":
+            raise ValueError("data-parallel training needs trainable: all (a head-only model trains on cached features)")
 
         order = example_order(len(ids), cfg.epochs, cfg.seed)
         steps = plan_steps(order, cfg.batch_size, cfg.grad_accum)
@@ -245,8 +248,10 @@ def train_classifier(
             features = pooled_features(model, ids, batch_size=cfg.batch_size, device=device, bf16=cfg.bf16, desc=desc)
             forward = head_forward(freeze_all_but_head(model), features, device)
         else:
+            model = group.wrap(model, device) if group else model
             forward = model_forward(model, ids, cfg, device)
-        step_losses = _run_steps(model, forward, labels, steps, cfg, device, desc)
+        step_losses = _run_steps(model, forward, labels, steps, cfg, device, desc, group)
+        model = unwrapped(model)
         trainable, total = trainable_parameters(model)
 
         seconds = time.perf_counter() - started
@@ -262,28 +267,15 @@ def train_classifier(
             "trainable_parameters": trainable,
             "total_parameters": total,
             "seconds": seconds,
+            "data_parallel_processes": group.world if group else 1,
             "torch_version": torch.__version__,
             "transformers_version": transformers.__version__,
         }
         trained = "lora" if cfg.lora is not None else cfg.trainable
-        _save_atomically(out_dir, train_log, lambda tmp: save_trained(
-            model, tokenizer, tmp, base=spec, trained=trained, compact=cfg.checkpoint == "compact"))
+        if group is None or group.main:  # one writer; the others wait until the checkpoint is in place
+            save_atomically(out_dir, train_log, lambda tmp: save_trained(
+                model, tokenizer, tmp, base=spec, trained=trained, compact=cfg.checkpoint == "compact"))
+        if group is not None:
+            group.barrier()
     logger.info("%s: %d steps in %.1f s, saved to %s", desc, len(steps), seconds, out_dir)
     return out_dir
-
-
-def _save_atomically(out_dir: Path, train_log: dict, write: Callable[[Path], None]) -> None:
-    """Let ``write`` fill a temp dir beside ``out_dir``, add the training log, and rename it into place."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(tmp, 0o777 & ~mask)  # mkdtemp's 0700 would survive the rename: a shared runs/ stays readable
-    try:
-        write(tmp)
-        (tmp / TRAIN_LOG).write_text(json.dumps(train_log, indent=2) + "\n")
-        if out_dir.is_dir():  # an empty directory made by the caller
-            out_dir.rmdir()
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from training import LoraSettings, TrainConfig
 
 from labeling.config.base import StrictSection, section_from
 from labeling.config.sources import label_sources, source_names
@@ -20,6 +19,7 @@ from labeling.config.bootstrap import BootstrapLink, chain_problem
 from labeling.config.debate import Auto, DebateConfig, DistinctSeeds, PositiveInt, RayConfig
 from labeling.config.loading import absolute_path, apply_overrides, read_yaml, validate
 from labeling.config.tracking import TrackingConfig
+from labeling.config.train_settings import TrainSettings
 
 
 class DataConfig(StrictSection):
@@ -52,25 +52,6 @@ class ModelsConfig(StrictSection):
     weak: ModelConfig
     strong: ModelConfig
     debater: ModelConfig
-
-
-LoraSection = section_from(
-    LoraSettings, "LoraSection", "LoRA adapters of one model role (training.LoraSettings).", module=__name__,
-    descriptions={"r": "adapter rank", "alpha": "scaling: the update is alpha / r times the low-rank product",
-                  "target_modules": "module name suffixes, or [all-linear]: every linear layer of the trunk"},
-)
-
-TrainSettings = section_from(
-    TrainConfig, "TrainSettings", "Fine-tuning hyper-parameters of one model role (training.TrainConfig).",
-    exclude=("seed", "threads", "bf16", "device", "max_grad_norm"),
-    module=__name__,
-    descriptions={"loss": "xent | logconf | product (training.losses.LOSSES)",
-                  "loss_params": "e.g. {aux_coef: 0.75, warmup_frac: 0.2} for logconf",
-                  "lora": "null = no adapters; {r, alpha, dropout, target_modules}: LoRA on the trunk, head in full",
-                  "gradient_checkpointing": "recompute activations in the backward pass (less memory, more time)",
-                  "checkpoint": "compact: save only the head or adapters (head-only, LoRA); full: the whole model"},
-    nested={"lora": LoraSection},
-)
 
 
 class LossSpec(StrictSection):
@@ -142,6 +123,14 @@ class TrainingConfig(StrictSection):
         description="label sources a bootstrapping chain starts from, as 'protocol' (its single judge) or "
         "'protocol/ensemble' (e.g. debate/debate_ensemble)",
     )
+
+    @model_validator(mode="after")
+    def _data_parallel_on_ray(self) -> "TrainingConfig":
+        roles = [role for role in ("weak", "judge", "strong") if getattr(self, role).data_parallel > 1]
+        if roles and self.executor != "ray":
+            raise ValueError(f"training.{roles[0]}.data_parallel > 1 needs training.executor: ray "
+                             "(Ray Train starts the model's processes)")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -25,7 +25,8 @@ class JobRunner:
     """Where a phase's training jobs run: ``workers`` local processes, or one Ray task per job.
 
     ``ray`` is the run's Ray section (a ``RayConfig`` dumped to a dict) and ``work_dir`` its output
-    folder (Ray's temp folder goes there); ``keep_going`` finishes the other jobs after a failure.
+    folder (Ray's temp folder goes there); ``keep_going`` finishes the other jobs after a failure;
+    ``processes`` names the job kinds that train data-parallel (``training.<role>.data_parallel``).
     """
 
     workers: int = 1
@@ -35,6 +36,13 @@ class JobRunner:
     job_gpus: float = 0.0
     keep_going: bool = False
     work_dir: str = "runs"
+    processes: dict[str, int] = field(default_factory=dict)  # job kind (key[0]) -> data-parallel workers, when > 1
+
+    def job_resources(self, key: Hashable) -> tuple[float, float]:
+        """(CPUs, GPUs) the Ray task of job ``key`` asks for: none for a data-parallel job, whose
+        Ray Train workers ask for ``job_cpus`` / ``job_gpus`` each while the task only waits for them."""
+        kind = key[0] if isinstance(key, tuple) and key else key
+        return (0.0, 0.0) if self.processes.get(kind, 1) > 1 else (self.job_cpus, self.job_gpus)
 
 
 class JobsFailed(RuntimeError):

@@ -60,8 +60,11 @@ def run_here(jobs: dict[Hashable, TrainJob], runner: JobRunner) -> dict[Hashable
 
     owns_ray = _start_ray(runner)
     try:
-        task = ray.remote(_call).options(num_cpus=runner.job_cpus, num_gpus=runner.job_gpus, max_retries=0)
-        refs = {task.remote(job): key for key, job in jobs.items()}
+        task = ray.remote(_call)
+        refs = {}
+        for key, job in jobs.items():
+            cpus, gpus = runner.job_resources(key)
+            refs[task.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(job)] = key
         log.info("training %d models as Ray tasks (%g CPU, %g GPU each)", len(refs), runner.job_cpus, runner.job_gpus)
         results: dict[Hashable, Any] = {}
         failures: dict[Hashable, BaseException] = {}

@@ -15,13 +15,14 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from training import ModelSpec, TrainConfig, predict_proba, train_classifier
+from training import ModelSpec, TrainConfig, predict_proba
 
 from labeling.store import StageDir, atomic_write_parquet, require_finished, stage_dir, without_later_defaults
 from labeling.config import ExperimentConfig, LossSpec, ModelConfig, TrainSettings
 from labeling.data.stage import Splits, data_semantic
 from labeling.stages.transcripts import TranscriptSet
 from labeling.exec.hardware import Precision, training_device, training_precision
+from labeling.exec.ray_train import train_model
 from labeling.exec.threads import ThreadPlan, resolve_threads
 from labeling.exec.train_pool import JobRunner
 from labeling.data.judge_input import judge_text
@@ -70,9 +71,13 @@ def training_machine(cfg: ExperimentConfig) -> tuple[Precision, ThreadPlan]:
 def job_runner(cfg: ExperimentConfig) -> JobRunner:
     """Where this run's training jobs go: local worker processes or Ray tasks (``training.executor``)."""
     training = cfg.training
+    processes = {"floor": training.weak.data_parallel, "ceiling": training.strong.data_parallel,
+                 "judge": training.judge.data_parallel, "student": training.strong.data_parallel,
+                 "bootstrap": training.strong.data_parallel}
     return JobRunner(workers=training_machine(cfg)[1].workers, executor=training.executor,
                      ray=cfg.ray.model_dump(mode="json"), job_cpus=training.job_cpus, job_gpus=training.job_gpus,
-                     keep_going=training.on_failure == "continue", work_dir=str(cfg.output_dir))
+                     keep_going=training.on_failure == "continue", work_dir=str(cfg.output_dir),
+                     processes={kind: n for kind, n in processes.items() if n > 1})
 
 
 def recorded_dtype(stage: dict) -> str:
@@ -91,7 +96,9 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> 
 # Training settings added after stages were first keyed, at the value that trains as before:
 # there they stay out of the key, so a finished stage trained the same way keeps its folder.
 LATER_TRAIN_DEFAULTS = {"trainable": "all", "lora": None, "gradient_checkpointing": False}
-UNKEYED_TRAIN_SETTINGS = ("checkpoint",)  # how the model is saved, not what it learns
+# how the model is saved, and on how many processes it trains (the same global batch: the same model
+# up to floating-point summation order), not what it learns
+UNKEYED_TRAIN_SETTINGS = ("checkpoint", "data_parallel")
 LATER_JUDGE_DEFAULTS = {"judge_input": "item_first"}  # the judge's input layout, keyed only when changed
 
 
@@ -126,9 +133,8 @@ def train_and_predict(
             labels = pd.DataFrame({"id": train.ids, "label": np.asarray(train_labels, dtype=np.float64)})
             atomic_write_parquet(labels, stage.path / TRAIN_LABELS)
             log.info("training %s on %d items -> %s", kind, len(train.texts), model_dir)
-            train_classifier(
-                spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir, desc=f"train {kind}"
-            )
+            train_model(spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir,
+                        desc=f"train {kind}", use_gpu=cfg.training.job_gpus > 0, cpus_per_worker=cfg.training.job_cpus)
     # A view added after the stage finished is predicted from the saved checkpoint.
     predictions = {name: predict_view(cfg, stage, name, view, settings.max_length) for name, view in views.items()}
     if not stage.complete:

@@ -199,7 +199,7 @@ def test_partial_stage_resumes_without_retraining(finished_run, monkeypatch: pyt
     (transcripts / COMPLETE).unlink()
     shard.unlink()
 
-    import labeling.stages.trained as training  # where the stage looks the training functions up
+    import labeling.exec.ray_train as training  # where the stage looks the training function up
 
     def refuse(*args, **kwargs):
         raise AssertionError("resume retrained a saved checkpoint")
@@ -326,7 +326,8 @@ def recompute_pgr_cell(cfg: ExperimentConfig, out: Path) -> tuple[float, float, 
 
 def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_data, ray_session, monkeypatch) -> None:
     """Debaters read SciQ's support paragraph and quote it; no judge, floor or student input ever holds the passage."""
-    import labeling.stages.trained as training  # where the stage looks the training functions up
+    import labeling.exec.ray_train as trainer  # where the stage looks the training function up
+    import labeling.stages.trained as training  # ... and the prediction function
 
     import eval.transcript_probe as transcript_probe
     from labeling.data.judge_input import QUOTE_LEGEND
@@ -334,8 +335,8 @@ def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_d
     from labeling.stages.transcripts import TranscriptSet
 
     seen: list[str] = []
-    train, predict = training.train_classifier, training.predict_proba
-    monkeypatch.setattr(training, "train_classifier", lambda spec, texts, *a, **k: seen.extend(texts) or train(spec, texts, *a, **k))
+    train, predict = trainer.train_classifier, training.predict_proba
+    monkeypatch.setattr(trainer, "train_classifier", lambda spec, texts, *a, **k: seen.extend(texts) or train(spec, texts, *a, **k))
     monkeypatch.setattr(training, "predict_proba", lambda model, texts, *a, **k: seen.extend(texts) or predict(model, texts, *a, **k))
     probe_read: list[str] = []  # every text the transcript diagnostic's reference classifier reads
     featurize = transcript_probe.featurize

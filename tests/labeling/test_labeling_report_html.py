@@ -1,4 +1,5 @@
-"""report.html: what it holds, that model text never appears in it as markup, and ``w2s report``'s errors."""
+"""report.html: what it holds, that model text never appears in it as markup, ``w2s report``'s errors, and a
+comparison's page (opened in Chromium like the run's, test_labeling_report_browser.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
+from playwright.sync_api import expect
 from report_support import HOSTILE
 
 from labeling.cli import main
+from labeling.experiment.report_browser import opened_report
 from labeling.experiment.report_data import report_data
 from labeling.experiment.report_html import CHUNK, packed, render_page, write_html_report
 from labeling.experiment.report_transcripts import segments
@@ -123,3 +125,10 @@ def test_compare_folder_gets_one_page_with_every_entry(tmp_path, tiny_model_dir,
     assert page["kind"] == "compare" and [s["label"] for s in page["sections"]] == ["sciq", "verified"]
     assert {r["entry"] for r in index} == {"sciq", "verified"} and (out / "report.html").is_file()
     assert page["compare"]["rows"] == json.loads((out / "compare.json").read_text())["rows"]
+    with opened_report(out / "report.html") as (browser, errors):  # the comparison page in Chromium
+        assert browser.locator("#compare-table tbody tr").count() == len(page["compare"]["rows"])
+        assert browser.locator("#results-table-sciq tbody tr").count() > 0
+        assert browser.locator("#results-table-verified tbody tr").count() > 0
+        browser.select_option("#filter-entry", "verified")
+        expect(browser.locator("#transcript-count")).to_have_text(re.compile(rf"^{len(index) // 2} of {len(index)}"))
+    assert errors == []

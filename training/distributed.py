@@ -1,0 +1,82 @@
+"""Data-parallel training: one model over several processes, each taking its share of every micro-batch.
+
+Runs when ``torch.distributed`` is initialised with more than one process (Ray Train's
+``TorchTrainer`` does this for ``labeling.exec.ray_train``; ``torchrun`` would too). Every process
+plans the same steps from the same seed; process ``r`` of ``W`` forwards the examples at positions
+``r, r + W, ...`` of each micro-batch, so the global batch is the one a single process would use.
+The model is wrapped in DistributedDataParallel, which averages gradients over processes.
+
+Batch statistics (logconf's threshold on the batch's predictions and its mean weak label) are
+computed over the **whole micro-batch, gathered**, not per process: each process gathers the other
+processes' logits (detached) into the micro-batch's order and evaluates the loss on the whole
+micro-batch, so gradients reach only its own rows. Multiplying by ``W`` undoes DDP's averaging, and
+the sum over processes is the single-process gradient: every registered loss (xent, logconf,
+product) gives the same loss curve as one process with the same global batch, up to the order of
+floating-point sums. Only the first process writes the checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DataParallel:
+    """This process's place in a data-parallel group: its rank and the number of processes."""
+
+    rank: int
+    world: int
+
+    @property
+    def main(self) -> bool:
+        """True on the process that logs and saves."""
+        return self.rank == 0
+
+    def shard(self, rows: list[int]) -> list[int]:
+        """This process's examples of a micro-batch: positions ``rank, rank + world, ...``."""
+        return rows[self.rank :: self.world]
+
+    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """``model`` in DistributedDataParallel (gradients averaged over the processes)."""
+        ids = [device.index] if device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+    def micro_batch_logits(self, forward: Callable[[list[int]], torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, bool]:
+        """Logits of the whole micro-batch in its order: this process's rows carry gradient, the rest are gathered.
+
+        Returns the logits and whether this process had rows. A process without rows (a last micro-batch
+        smaller than the group) forwards one example with zero weight so that every process joins the
+        gradient reduction.
+        """
+        mine = self.shard(rows)
+        own = forward(mine if mine else rows[:1])
+        gathered: list = [None] * self.world
+        dist.all_gather_object(gathered, own.detach().float().cpu() if mine else None)
+        parts = [own.float() if q == self.rank and mine else gathered[q].to(own.device)
+                 for q in range(self.world) if gathered[q] is not None]
+        positions = [p for q in range(self.world) if gathered[q] is not None for p in range(q, len(rows), self.world)]
+        order = torch.argsort(torch.tensor(positions, device=own.device))
+        logits = torch.cat(parts)[order]
+        if not mine:
+            logits = logits + 0.0 * own.float().sum()  # joins the graph, contributes nothing
+        return logits, bool(mine)
+
+    def barrier(self) -> None:
+        """Wait for every process (e.g. until the first one has saved)."""
+        dist.barrier()
+
+
+def current_group() -> DataParallel | None:
+    """This process's data-parallel group, or None when it trains alone."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return DataParallel(rank=dist.get_rank(), world=dist.get_world_size())
+    return None
+
+
+def unwrapped(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DistributedDataParallel wrapper (the model itself otherwise)."""
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
