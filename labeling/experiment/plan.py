@@ -62,6 +62,12 @@ class TrainingPlan:
     model_config: ModelConfig | None = field(default=None, repr=False, compare=False)  # what is sized; not shown
     lora: tuple[int, tuple[str, ...]] | None = None  # (rank, target modules) when the role trains LoRA adapters
     gradient_checkpointing: bool = False
+    processes: int = 1  # data-parallel processes (devices) the model trains on; memory is per process
+
+    @property
+    def micro_batch(self) -> int:
+        """Examples one process forwards at a time: its share of the global batch."""
+        return -(-self.batch_size // self.processes)
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ def _job(kind: str, role: str, model: ModelConfig, settings: TrainSettings, exam
                         examples, settings.epochs, _examples_seen(settings.epochs, examples), settings.max_length,
                         settings.batch_size, predicted, model_config=model,
                         lora=(lora.r, tuple(lora.target_modules)) if lora is not None else None,
-                        gradient_checkpointing=settings.gradient_checkpointing)
+                        gradient_checkpointing=settings.gradient_checkpointing, processes=settings.data_parallel)
 
 
 def _gold_jobs(cfg: ExperimentConfig) -> dict[tuple, TrainingPlan]:
@@ -180,14 +186,18 @@ def training_plans(cfg: ExperimentConfig) -> list[TrainingPlan]:
 
 
 def costed(cfg: ExperimentConfig, job: TrainingPlan, gpu: GpuClass) -> TrainingPlan:
-    """``job`` with its parameter count, memory, GPU-hours and whether it fits one GPU of ``gpu``."""
+    """``job`` with its parameter count, memory, GPU-hours and whether it fits one GPU of ``gpu``.
+
+    A data-parallel job's memory is one process's (a full replica, activations of its share of the batch);
+    its GPU-hours are the sum over its devices (the same work as one process, in 1/processes of the time).
+    """
     arch = architecture_of(job.model_config) if job.model_config is not None else None
     if arch is None:
         return job
     params = parameter_count(arch)
     bf16 = cfg.training.dtype != "float32"
     adapters = lora_parameters(arch, *job.lora) if job.lora is not None else None
-    memory = training_memory(params, job.trainable, arch=arch, batch_size=job.batch_size, seq_len=job.max_length,
+    memory = training_memory(params, job.trainable, arch=arch, batch_size=job.micro_batch, seq_len=job.max_length,
                              bf16=bf16, trainable_params=adapters, gradient_checkpointing=job.gradient_checkpointing)
     fit = training_flops(params, job.trainable, job.examples_seen, job.examples, job.max_length,
                          job.gradient_checkpointing)

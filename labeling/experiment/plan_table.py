@@ -20,7 +20,8 @@ ASSUMPTIONS = (
     f"memory-bound); prompt prefill is not counted (prefix caching shares earlier turns).",
     "Memory per training job: fp32 weights + fp32 gradients + AdamW's two fp32 moments (16 B/param), a bf16 "
     "autocast copy of the weights (2 B/param), activations per layer ~ s*b*(12h + 4q + 4kv + 8i) bytes "
-    "(Korthikanti et al. 2022, fused attention); head-only: weights and one layer's activations.",
+    "(Korthikanti et al. 2022, fused attention); head-only: weights and one layer's activations; a data-parallel "
+    "job (training.<role>.data_parallel): per process, a full replica with its share of the batch.",
 )
 
 
@@ -98,12 +99,13 @@ def memory_table(plan: RunPlan, gpu: GpuClass) -> list[str]:
             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     seen = set()
     for j in plan.trainings:
-        shape = (j.model, j.trainable, j.batch_size, j.max_length)
+        shape = (j.model, j.trainable, j.batch_size, j.max_length, j.processes)
         if shape in seen or j.memory is None:
             continue
         seen.add(shape)
         m = j.memory
-        rows.append(f"| {j.model} | {j.trainable} | {j.batch_size} x {j.max_length} | {_gb(m['weights'])} "
+        batch = f"{j.batch_size} x {j.max_length}" + (f", {j.micro_batch} per process x {j.processes}" if j.processes > 1 else "")
+        rows.append(f"| {j.model} | {j.trainable} | {batch} | {_gb(m['weights'])} "
                     f"| {_gb(m['gradients'])} | {_gb(m['optimizer'])} | {_gb(m['autocast_copies'])} "
                     f"| {_gb(m['activations'])} | {_gb(m['total'])} | {_yes(j.fits)} |")
     return rows

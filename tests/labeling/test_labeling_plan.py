@@ -134,6 +134,24 @@ def test_gpu_hours_of_one_job_by_hand(small) -> None:
     assert student.fits and plan.total_gpu_hours > plan.training_gpu_hours > 0
 
 
+def test_a_data_parallel_job_is_sized_per_process(tmp_path: Path) -> None:
+    """Two processes: each holds a full replica and half the batch's activations; the GPU-hours do not change."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    alone = load_config(path, [f"output_dir={tmp_path / 'runs'}", "training.executor=ray"])
+    shared = load_config(path, [f"output_dir={tmp_path / 'runs'}", "training.executor=ray",
+                                "training.strong.data_parallel=2"])
+    gpu = gpu_class("a100-80g")
+    one = next(j for j in plan_run(alone, gpu).trainings if j.stage_kind == "ceiling")
+    two = next(j for j in plan_run(shared, gpu).trainings if j.stage_kind == "ceiling")
+    assert (one.processes, two.processes, two.micro_batch) == (1, 2, 4)
+    assert two.memory["weights"] == one.memory["weights"] and two.memory["optimizer"] == one.memory["optimizer"]
+    assert two.memory["activations"] * 2 == one.memory["activations"]  # 4 texts per process instead of 8
+    assert two.gpu_hours == pytest.approx(one.gpu_hours)
+    weak = next(j for j in plan_run(shared, gpu).trainings if j.stage_kind == "weak-floor")
+    assert weak.processes == 1
+
+
 def test_cli_prints_the_table(capsys) -> None:
     assert main(["plan", str(REPO / "configs" / "quickstart.yaml")]) == 0
     out = capsys.readouterr().out
