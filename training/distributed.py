@@ -4,7 +4,9 @@ Runs when ``torch.distributed`` is initialised with more than one process (Ray T
 ``TorchTrainer`` does this for ``labeling.exec.ray_train``; ``torchrun`` would too). Every process
 plans the same steps from the same seed; process ``r`` of ``W`` forwards the examples at positions
 ``r, r + W, ...`` of each micro-batch, so the global batch is the one a single process would use.
-The model is wrapped in DistributedDataParallel, which averages gradients over processes.
+The model is wrapped in DistributedDataParallel (``ddp``: a full replica per process) or sharded by
+FSDP2 (``fsdp``: each process keeps 1/W of the weights, gradients and optimizer state); both
+average gradients over processes.
 
 Batch statistics (logconf's threshold on the batch's predictions and its mean weak label) are
 computed over the **whole micro-batch, gathered**, not per process: each process gathers the other
@@ -40,10 +42,30 @@ class DataParallel:
         """This process's examples of a micro-batch: positions ``rank, rank + world, ...``."""
         return rows[self.rank :: self.world]
 
-    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        """``model`` in DistributedDataParallel (gradients averaged over the processes)."""
+    def wrap(self, model: torch.nn.Module, device: torch.device, strategy: str = "ddp") -> torch.nn.Module:
+        """``model`` for data-parallel training, gradients averaged over the processes.
+
+        ``ddp``: DistributedDataParallel, a full replica on every process. ``fsdp``: FSDP2's ``fully_shard``
+        on every decoder layer and on the whole model, so each process keeps 1/world of the weights,
+        gradients and AdamW moments and gathers a layer's weights only while it runs.
+        """
+        if strategy == "fsdp":
+            from torch.distributed.fsdp import fully_shard
+
+            for layer in decoder_layers(model):
+                fully_shard(layer)
+            fully_shard(model)
+            return model
         ids = [device.index] if device.type == "cuda" else None
         return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+    def full_state(self, model: torch.nn.Module) -> dict[str, torch.Tensor] | None:
+        """The whole, unsharded weights of an FSDP model on the first process (None on the others; every
+        process must call this)."""
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        return state if self.main else None
 
     def micro_batch_logits(self, forward: Callable[[list[int]], torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, bool]:
         """Logits of the whole micro-batch in its order: this process's rows carry gradient, the rest are gathered.
@@ -68,6 +90,15 @@ class DataParallel:
     def barrier(self) -> None:
         """Wait for every process (e.g. until the first one has saved)."""
         dist.barrier()
+
+
+def decoder_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The transformer blocks of a Hugging Face decoder (``model.model.layers``), each sharded on its own."""
+    trunk = getattr(model, "model", None) or getattr(model, "base_model", None)
+    layers = getattr(trunk, "layers", None)
+    if layers is None:
+        raise ValueError(f"{type(model).__name__}: no decoder layers at model.layers to shard")
+    return list(layers)
 
 
 def current_group() -> DataParallel | None:

@@ -41,8 +41,9 @@ class TrainConfig:
     backward pass (less memory, about a third more compute); ``checkpoint: compact`` saves only what
     head-only or LoRA training changed on top of the base model (``training.checkpoints``), ``full``
     the whole model (a full fine-tune is always saved in full). ``data_parallel`` is the number of
-    processes one model trains on (``training.distributed``); the caller starts them (e.g.
-    ``labeling.exec.ray_train``), ``train_classifier`` alone trains in one process.
+    processes one model trains on (``training.distributed``; ``data_parallel_strategy`` ``ddp`` or
+    ``fsdp``); the caller starts them (e.g. ``labeling.exec.ray_train``), ``train_classifier`` alone
+    trains in one process.
     ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
     ``training.losses.LOSSES`` and ``loss_params`` configures it (e.g. ``{"aux_coef": 0.5}`` for
     ``logconf``; see ``training.losses.get_loss``); ``device`` is ``"auto"`` (CUDA if present,
@@ -68,6 +69,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     checkpoint: str = "compact"
     data_parallel: int = 1
+    data_parallel_strategy: str = "ddp"
 
     def __post_init__(self) -> None:
         checks = {  # field: (the rule, whether it holds)
@@ -86,6 +88,9 @@ class TrainConfig:
                      self.lora is None or self.trainable == "all"),
             "data_parallel": (">= 1, and 1 with trainable: head", self.data_parallel >= 1
                               and (self.data_parallel == 1 or self.trainable == "all")),
+            "data_parallel_strategy": ("'ddp' or 'fsdp' (fsdp: full fine-tuning, no lora)",
+                                       self.data_parallel_strategy == "ddp"
+                                       or (self.data_parallel_strategy == "fsdp" and self.lora is None)),
         }
         failed = [f"{name} must be {rule} (got {getattr(self, name)!r})" for name, (rule, ok) in checks.items() if not ok]
         if failed:
@@ -151,6 +156,15 @@ def model_forward(model: PreTrainedModel, ids: list[list[int]], cfg: TrainConfig
             return model(**pad_batch([ids[i] for i in rows], pad_id, device)).logits
 
     return forward
+
+
+def unsharded(spec: ModelSpec, state: dict | None, main: bool) -> PreTrainedModel | None:
+    """On the first process, an ordinary model holding the gathered weights of an FSDP run (None elsewhere)."""
+    if not main:
+        return None
+    model, _ = load_classifier(spec, num_labels=2)
+    model.load_state_dict(state)
+    return model
 
 
 def _run_steps(
@@ -248,11 +262,13 @@ def train_classifier(
             features = pooled_features(model, ids, batch_size=cfg.batch_size, device=device, bf16=cfg.bf16, desc=desc)
             forward = head_forward(freeze_all_but_head(model), features, device)
         else:
-            model = group.wrap(model, device) if group else model
+            model = group.wrap(model, device, cfg.data_parallel_strategy) if group else model
             forward = model_forward(model, ids, cfg, device)
         step_losses = _run_steps(model, forward, labels, steps, cfg, device, desc, group)
         model = unwrapped(model)
-        trainable, total = trainable_parameters(model)
+        if group is not None and cfg.data_parallel_strategy == "fsdp":
+            model = unsharded(spec, group.full_state(model), group.main)
+        trainable, total = trainable_parameters(model) if model is not None else (0, 0)
 
         seconds = time.perf_counter() - started
         train_log = {

@@ -21,6 +21,8 @@ TrainSettings = section_from(
                   "lora": "null = no adapters; {r, alpha, dropout, target_modules}: LoRA on the trunk, head in full",
                   "gradient_checkpointing": "recompute activations in the backward pass (less memory, more time)",
                   "checkpoint": "compact: save only the head or adapters (head-only, LoRA); full: the whole model",
-                  "data_parallel": "processes one model trains on (DDP through Ray Train; needs executor: ray)"},
+                  "data_parallel": "processes one model trains on (DDP through Ray Train; needs executor: ray)",
+                  "data_parallel_strategy": "ddp: a full replica per process; fsdp: weights, gradients and AdamW "
+                                            "moments sharded over the processes (full fine-tuning only)"},
     nested={"lora": LoraSection},
 )

@@ -63,6 +63,7 @@ class TrainingPlan:
     lora: tuple[int, tuple[str, ...]] | None = None  # (rank, target modules) when the role trains LoRA adapters
     gradient_checkpointing: bool = False
     processes: int = 1  # data-parallel processes (devices) the model trains on; memory is per process
+    strategy: str = "ddp"  # ddp: a full replica per process; fsdp: weights and optimizer state sharded
 
     @property
     def micro_batch(self) -> int:
@@ -133,7 +134,8 @@ def _job(kind: str, role: str, model: ModelConfig, settings: TrainSettings, exam
                         examples, settings.epochs, _examples_seen(settings.epochs, examples), settings.max_length,
                         settings.batch_size, predicted, model_config=model,
                         lora=(lora.r, tuple(lora.target_modules)) if lora is not None else None,
-                        gradient_checkpointing=settings.gradient_checkpointing, processes=settings.data_parallel)
+                        gradient_checkpointing=settings.gradient_checkpointing, processes=settings.data_parallel,
+                        strategy=settings.data_parallel_strategy)
 
 
 def _gold_jobs(cfg: ExperimentConfig) -> dict[tuple, TrainingPlan]:
@@ -188,7 +190,8 @@ def training_plans(cfg: ExperimentConfig) -> list[TrainingPlan]:
 def costed(cfg: ExperimentConfig, job: TrainingPlan, gpu: GpuClass) -> TrainingPlan:
     """``job`` with its parameter count, memory, GPU-hours and whether it fits one GPU of ``gpu``.
 
-    A data-parallel job's memory is one process's (a full replica, activations of its share of the batch);
+    A data-parallel job's memory is one process's (a full replica under ddp, 1/processes of the weights,
+    gradients and AdamW moments under fsdp; activations of its share of the batch);
     its GPU-hours are the sum over its devices (the same work as one process, in 1/processes of the time).
     """
     arch = architecture_of(job.model_config) if job.model_config is not None else None
@@ -199,6 +202,10 @@ def costed(cfg: ExperimentConfig, job: TrainingPlan, gpu: GpuClass) -> TrainingP
     adapters = lora_parameters(arch, *job.lora) if job.lora is not None else None
     memory = training_memory(params, job.trainable, arch=arch, batch_size=job.micro_batch, seq_len=job.max_length,
                              bf16=bf16, trainable_params=adapters, gradient_checkpointing=job.gradient_checkpointing)
+    if job.processes > 1 and job.strategy == "fsdp":  # each process keeps 1/processes of every per-parameter state
+        memory = replace(memory, weights=memory.weights // job.processes, gradients=memory.gradients // job.processes,
+                         optimizer=memory.optimizer // job.processes,
+                         autocast_copies=memory.autocast_copies // job.processes)
     fit = training_flops(params, job.trainable, job.examples_seen, job.examples, job.max_length,
                          job.gradient_checkpointing)
     predict = forward_flops(params, job.predicted_examples * job.max_length)

@@ -21,7 +21,8 @@ ASSUMPTIONS = (
     "Memory per training job: fp32 weights + fp32 gradients + AdamW's two fp32 moments (16 B/param), a bf16 "
     "autocast copy of the weights (2 B/param), activations per layer ~ s*b*(12h + 4q + 4kv + 8i) bytes "
     "(Korthikanti et al. 2022, fused attention); head-only: weights and one layer's activations; a data-parallel "
-    "job (training.<role>.data_parallel): per process, a full replica with its share of the batch.",
+    "job (training.<role>.data_parallel): per process, a full replica (ddp) or 1/processes of the weights and "
+    "optimizer state (fsdp), with its share of the batch.",
 )
 
 
@@ -99,12 +100,13 @@ def memory_table(plan: RunPlan, gpu: GpuClass) -> list[str]:
             "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     seen = set()
     for j in plan.trainings:
-        shape = (j.model, j.trainable, j.batch_size, j.max_length, j.processes)
+        shape = (j.model, j.trainable, j.batch_size, j.max_length, j.processes, j.strategy)
         if shape in seen or j.memory is None:
             continue
         seen.add(shape)
         m = j.memory
-        batch = f"{j.batch_size} x {j.max_length}" + (f", {j.micro_batch} per process x {j.processes}" if j.processes > 1 else "")
+        batch = f"{j.batch_size} x {j.max_length}" + (
+            f", {j.micro_batch} per process x {j.processes} ({j.strategy})" if j.processes > 1 else "")
         rows.append(f"| {j.model} | {j.trainable} | {batch} | {_gb(m['weights'])} "
                     f"| {_gb(m['gradients'])} | {_gb(m['optimizer'])} | {_gb(m['autocast_copies'])} "
                     f"| {_gb(m['activations'])} | {_gb(m['total'])} | {_yes(j.fits)} |")

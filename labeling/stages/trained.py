@@ -98,7 +98,7 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> 
 LATER_TRAIN_DEFAULTS = {"trainable": "all", "lora": None, "gradient_checkpointing": False}
 # how the model is saved, and on how many processes it trains (the same global batch: the same model
 # up to floating-point summation order), not what it learns
-UNKEYED_TRAIN_SETTINGS = ("checkpoint", "data_parallel")
+UNKEYED_TRAIN_SETTINGS = ("checkpoint", "data_parallel", "data_parallel_strategy")
 LATER_JUDGE_DEFAULTS = {"judge_input": "item_first"}  # the judge's input layout, keyed only when changed
 
 

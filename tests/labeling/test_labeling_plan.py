@@ -150,6 +150,12 @@ def test_a_data_parallel_job_is_sized_per_process(tmp_path: Path) -> None:
     assert two.gpu_hours == pytest.approx(one.gpu_hours)
     weak = next(j for j in plan_run(shared, gpu).trainings if j.stage_kind == "weak-floor")
     assert weak.processes == 1
+    sharded = load_config(path, [f"output_dir={tmp_path / 'runs'}", "training.executor=ray",
+                                 "training.strong.data_parallel=2", "training.strong.data_parallel_strategy=fsdp"])
+    fsdp = next(j for j in plan_run(sharded, gpu).trainings if j.stage_kind == "ceiling")
+    for part in ("weights", "gradients", "optimizer", "autocast_copies"):  # each process keeps half
+        assert fsdp.memory[part] == one.memory[part] // 2
+    assert fsdp.memory["activations"] == two.memory["activations"] and fsdp.gpu_hours == pytest.approx(one.gpu_hours)
 
 
 def test_cli_prints_the_table(capsys) -> None:

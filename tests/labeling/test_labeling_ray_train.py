@@ -118,3 +118,18 @@ def test_data_parallel_needs_the_ray_executor(tmp_path, tiny_model_dir, shared_d
     with pytest.raises(ConfigError, match="data_parallel must be >= 1, and 1 with trainable: head"):
         tiny_config(tmp_path, tiny_model_dir, shared_data, "training.executor=ray", "training.weak.trainable=head",
                     "training.weak.data_parallel=2")
+
+
+def test_fsdp_shards_the_model_and_matches_one_process(tiny_model_dir, tmp_path, ray_session) -> None:
+    """FSDP2 over 2 gloo workers: each keeps half of the weights, gradients and AdamW moments; the gathered
+    checkpoint is an ordinary full model, and the losses and predictions match one process."""
+    texts, labels = keyword_task(25, seed=0)
+    cfg = replace(BASE, loss="logconf", data_parallel_strategy="fsdp")
+    spec = ModelSpec(str(tiny_model_dir))
+    alone = train_classifier(spec, texts, labels, replace(cfg, data_parallel_strategy="ddp"), tmp_path / "alone")
+    sharded = train_data_parallel(spec, texts, labels, cfg, tmp_path / "fsdp", workers=2)
+    assert max(abs(a - b) for a, b in zip(losses(alone), losses(sharded))) < TOLERANCE
+    held_out, _ = keyword_task(16, seed=1)
+    assert np.max(np.abs(predict_proba(alone, held_out, bf16=False) - predict_proba(sharded, held_out, bf16=False))) < TOLERANCE
+    with pytest.raises(ValueError, match="data_parallel_strategy must be 'ddp' or 'fsdp'"):
+        TrainConfig(data_parallel=2, data_parallel_strategy="fsdp", lora={"r": 4})
