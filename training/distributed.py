@@ -67,12 +67,11 @@ class DataParallel:
         state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
         return state if self.main else None
 
-    def micro_batch_logits(self, forward: Callable[[list[int]], torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, bool]:
+    def micro_batch_logits(self, forward: Callable[[list[int]], torch.Tensor], rows: list[int]) -> torch.Tensor:
         """Logits of the whole micro-batch in its order: this process's rows carry gradient, the rest are gathered.
 
-        Returns the logits and whether this process had rows. A process without rows (a last micro-batch
-        smaller than the group) forwards one example with zero weight so that every process joins the
-        gradient reduction.
+        A process without rows (a last micro-batch smaller than the group) forwards one example with zero
+        weight so that every process joins the gradient reduction.
         """
         mine = self.shard(rows)
         own = forward(mine if mine else rows[:1])
@@ -85,7 +84,7 @@ class DataParallel:
         logits = torch.cat(parts)[order]
         if not mine:
             logits = logits + 0.0 * own.float().sum()  # joins the graph, contributes nothing
-        return logits, bool(mine)
+        return logits
 
     def barrier(self) -> None:
         """Wait for every process (e.g. until the first one has saved)."""

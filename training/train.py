@@ -200,7 +200,7 @@ def _run_steps(
             step_loss = 0.0
             for mb in step:
                 targets = torch.tensor([labels[i] for i in mb], dtype=torch.float32, device=device)
-                logits, _ = group.micro_batch_logits(forward, mb) if group else (forward(mb), True)
+                logits = group.micro_batch_logits(forward, mb) if group else forward(mb)
                 loss = loss_fn(logits.float(), targets, progress=progress)
                 # the gradient of the mean over the step (times the group size: DDP averages over processes)
                 (loss * (len(mb) / n_step) * (group.world if group else 1)).backward()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
 from labeling.config import ExperimentConfig
 from labeling.exec.hardware import cpu_model_name
 from labeling.exec.threads import available_cores
+from labeling.store import COMPLETE
 from labeling.stages.trained import training_machine
 from labeling.stages.transcripts import debate_engine_dtype
 
@@ -17,7 +19,7 @@ def transcript_stats(transcripts: dict) -> dict:
     """Token counts, failures and timings of the transcripts behind this run."""
     stats = {}
     for (protocol, seed), read in transcripts.items():
-        done = json.loads((read.stage.path / "COMPLETE").read_text()) if read.stage.complete else {}
+        done = json.loads((read.stage.path / COMPLETE).read_text()) if read.stage.complete else {}
         tokens = read.completion_tokens
         stats[f"{protocol}/seed{seed}"] = {
             "stage": str(read.stage.path),
@@ -59,3 +61,18 @@ def stage_paths(outcomes: list) -> dict:
         }
         for o in outcomes
     }
+
+
+def stage_folders(manifest: dict) -> list[Path]:
+    """Every model folder ``stage_paths`` recorded in a manifest (its ``stages``), each once, in order."""
+    found: dict[str, Path] = {}
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            found.setdefault(value, Path(value))
+        elif isinstance(value, (dict, list)):
+            for inner in value.values() if isinstance(value, dict) else value:
+                walk(inner)
+
+    walk(manifest.get("stages", {}))
+    return list(found.values())

@@ -11,8 +11,12 @@ import base64
 import json
 from pathlib import Path
 
+from training.checkpoints import TRAIN_LOG
+
+from labeling.experiment.manifest import stage_folders
 from labeling.experiment.report_transcripts import ReportInputMissing, run_transcripts
 from labeling.experiment.run_log import read_warnings
+from labeling.store import COMPLETE
 
 COMPARE_FILE, RESULTS_FILE = "compare.json", "results.json"
 
@@ -47,25 +51,11 @@ def derived_warnings(rows: list[dict], manifest: dict) -> list[str]:
 
 def stage_rows(manifest: dict) -> list[dict]:
     """Every folder behind the table with what it recorded: kind, training seconds and steps, finish time."""
-    paths: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, str):
-            paths.append(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(manifest.get("stages", {}))
-    paths = [s["stage"] for s in manifest.get("transcripts", {}).values()] + paths
+    transcripts = [Path(s["stage"]) for s in manifest.get("transcripts", {}).values()]
     rows = []
-    for path in dict.fromkeys(paths):
-        folder = Path(path)
-        done = folder / "COMPLETE"
-        log = folder / "model" / "train_log.json"
+    for folder in transcripts + stage_folders(manifest):
+        done = folder / COMPLETE
+        log = folder / "model" / TRAIN_LOG
         train = json.loads(log.read_text()) if log.is_file() else {}
         rows.append({
             "folder": folder.name,

@@ -14,8 +14,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from training.checkpoints import TRAIN_LOG
+
 from labeling.config import ExperimentConfig
 from labeling.exec.shards import read_shards
+from labeling.experiment.manifest import stage_folders
 from labeling.experiment.tracking_backends import check_backend, open_tracker
 
 log = logging.getLogger(__name__)
@@ -41,19 +44,9 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
 
 def trained_models(manifest: dict) -> list[tuple[str, list[float], float]]:
     """Every model folder behind the table as (name, loss per step, training seconds), each folder once."""
-    folders: dict[str, Path] = {}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            folders.setdefault(value, Path(value))
-        elif isinstance(value, (dict, list)):
-            for inner in value.values() if isinstance(value, dict) else value:
-                walk(inner)
-
-    walk(manifest.get("stages", {}))
     found = []
-    for folder in folders.values():
-        train_log, stage = folder / "model" / "train_log.json", folder / "stage.json"
+    for folder in stage_folders(manifest):
+        train_log, stage = folder / "model" / TRAIN_LOG, folder / "stage.json"
         if not train_log.is_file():
             continue
         trained = json.loads(train_log.read_text())
