@@ -64,20 +64,23 @@ def gpu_hours(flops: float, gpu: GpuClass, efficiency: float) -> float:
 
 
 def layer_activation_bytes(arch: Architecture, batch_size: int, seq_len: int, *, bf16: bool) -> int:
-    """Bytes one decoder layer keeps for its backward pass (an estimate).
+    """Bytes one decoder layer keeps for its backward pass.
 
-    Counted per token: the two fp32 residual-stream inputs of the norms (2 x 4h bytes), and in the
-    compute precision (2 bytes in bf16 autocast, 4 in fp32) the two normed inputs (2h), q and the
-    attention output (2 x heads*head_dim), k and v (2 x kv_dim) and the gated MLP's gate, up,
-    activation and product (4 x intermediate). Attention scores are not stored (fused SDPA kernel).
-    This follows Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer
-    Models"), whose GPT layer keeps 34*s*b*h bytes plus 5*a*s^2*b for the scores; here in bf16
-    12h + 4*q_dim + 4*kv_dim + 8*intermediate bytes per token.
+    What a transformers Llama/Qwen2 decoder layer saves under SDPA, counted per token (checked against
+    the tensors autograd saves, ``tests/labeling/test_labeling_plan_memory.py``): four fp32 residual-
+    stream tensors (the two norms' inputs and normalized outputs, 16h bytes); in the compute precision
+    (2 bytes under bf16 autocast, 4 in fp32) the projections' inputs (5h under autocast, which casts the
+    normed input once per projection; 2h in fp32, where q/k/v and gate/up share theirs), q after RoPE
+    and the attention output (2 x q_dim), k after RoPE and v (2 x kv_dim) and the gated MLP's gate, up,
+    activation and product (4 x intermediate); the attention kernel's fp32 log-sum-exp (4 x heads) and
+    the norms' two fp32 reciprocal RMS values (8). Attention scores are not stored (fused SDPA kernel).
+    For SmolLM2-135M that is 30,380 bytes a token in bf16 and 44,588 in fp32.
     """
     compute_bytes = 2 if bf16 else 4
     q_dim = arch.heads * arch.head_dim
-    stored = 2 * arch.hidden + 2 * q_dim + 2 * arch.kv_dim + 4 * arch.intermediate  # values per token
-    per_token = 8 * arch.hidden + compute_bytes * stored
+    projection_inputs = (5 if bf16 else 2) * arch.hidden
+    stored = projection_inputs + 2 * q_dim + 2 * arch.kv_dim + 4 * arch.intermediate  # values per token
+    per_token = 16 * arch.hidden + compute_bytes * stored + 4 * arch.heads + 8
     return per_token * batch_size * seq_len
 
 
@@ -90,11 +93,19 @@ class TrainingMemory:
     optimizer: int
     autocast_copies: int
     activations: int
+    recomputed: int = 0  # gradient checkpointing: the one layer whose activations the backward pass rebuilds
 
     @property
     def total(self) -> int:
-        """Everything together (no allocator overhead, no CUDA context)."""
-        return self.weights + self.gradients + self.optimizer + self.autocast_copies + self.activations
+        """The peak (no allocator overhead, no CUDA context).
+
+        Weights and AdamW moments are held throughout. The backward pass frees what the forward pass left
+        for it (activations, and autocast's weight copies unless checkpointing recomputes them) layer by
+        layer while it makes the gradients, so the peak is the larger of the two ends, plus the layer being
+        recomputed under gradient checkpointing. Measured on CPU within 3% (``scripts/gpu_check.py --cpu``).
+        """
+        held = self.activations + (0 if self.recomputed else self.autocast_copies)
+        return self.weights + self.optimizer + max(held, self.gradients) + self.recomputed
 
     def to_dict(self) -> dict[str, int]:
         """The parts and their total, for ``--json``."""
@@ -122,22 +133,23 @@ def training_memory(
     head (``trainable_params``, default ``2 x hidden``) has gradients and AdamW moments.
     ``lora``: fp32 weights and the autocast copy as ``all``, gradients and AdamW moments for the
     adapters and head only (``trainable_params``), activations as ``all`` (the backward pass runs
-    through the frozen trunk). ``gradient_checkpointing`` keeps one layer's activations plus each
-    layer's input hidden states instead of every layer's activations.
+    through the frozen trunk). ``gradient_checkpointing`` keeps each layer's input hidden states
+    instead of every layer's activations, and rebuilds one layer's at a time (``recomputed``).
     """
     layer = layer_activation_bytes(arch, batch_size, seq_len, bf16=bf16)
-    stored = (layer + arch.layers * batch_size * seq_len * arch.hidden * (2 if bf16 else 4)
-              if gradient_checkpointing else layer * arch.layers)
+    # checkpointing keeps each layer's input, the fp32 residual stream (autocast leaves it in fp32)
+    stored = arch.layers * batch_size * seq_len * arch.hidden * 4 if gradient_checkpointing else layer * arch.layers
+    recomputed = layer if gradient_checkpointing else 0
     if trainable == "all":
         return TrainingMemory(
             weights=4 * params, gradients=4 * params, optimizer=8 * params,
-            autocast_copies=2 * params if bf16 else 0, activations=stored,
+            autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed,
         )
     if trainable == "lora":
         if trainable_params is None:
             raise ValueError("lora: give trainable_params (plan_models.lora_parameters)")
         return TrainingMemory(weights=4 * params, gradients=4 * trainable_params, optimizer=8 * trainable_params,
-                              autocast_copies=2 * params if bf16 else 0, activations=stored)
+                              autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed)
     if trainable == "head":
         head = trainable_params if trainable_params is not None else 2 * arch.hidden
         return TrainingMemory(weights=4 * params, gradients=4 * head, optimizer=8 * head, autocast_copies=0,

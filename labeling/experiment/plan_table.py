@@ -19,9 +19,11 @@ ASSUMPTIONS = (
     f"Generation: 2 x params per generated token at {DECODE_EFFICIENCY:g} of peak (batched decoding is "
     f"memory-bound); prompt prefill is not counted (prefix caching shares earlier turns).",
     "Memory per training job: fp32 weights + fp32 gradients + AdamW's two fp32 moments (16 B/param), a bf16 "
-    "autocast copy of the weights (2 B/param), activations per layer ~ s*b*(12h + 4q + 4kv + 8i) bytes "
-    "(Korthikanti et al. 2022, fused attention); head-only: weights and one layer's activations; a data-parallel "
-    "job (training.<role>.data_parallel): per process, a full replica (ddp) or 1/processes of the weights and "
+    "autocast copy of the weights (2 B/param), activations per layer s*b*(16h + 2*(5h + 2q + 2kv + 4i)) bytes "
+    "in bf16 (what a transformers decoder layer saves under SDPA; attention scores not stored); total = the peak: "
+    "weights + moments + the larger of (activations + autocast copy) and gradients, since the backward pass frees "
+    "the one as it makes the other (+ one recomputed layer under gradient checkpointing); head-only: weights and "
+    "one layer's activations; a data-parallel job (training.<role>.data_parallel): per process, a full replica (ddp) or 1/processes of the weights and "
     "optimizer state (fsdp), with its share of the batch.",
 )
 
