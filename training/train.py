@@ -43,7 +43,7 @@ class TrainConfig:
     the whole model (a full fine-tune is always saved in full). ``data_parallel`` is the number of
     processes one model trains on (``training.distributed``; ``data_parallel_strategy`` ``ddp`` or
     ``fsdp``); the caller starts them (e.g. ``labeling.exec.ray_train``), ``train_classifier`` alone
-    trains in one process.
+    trains in one process. ``truncation_side``: the end a text over ``max_length`` loses (the saved tokenizer keeps it).
     ``bf16`` autocasts the forward pass (weights stay fp32); ``loss`` names an entry of
     ``training.losses.LOSSES`` and ``loss_params`` configures it (e.g. ``{"aux_coef": 0.5}`` for
     ``logconf``; see ``training.losses.get_loss``); ``device`` is ``"auto"`` (CUDA if present,
@@ -70,6 +70,7 @@ class TrainConfig:
     checkpoint: str = "compact"
     data_parallel: int = 1
     data_parallel_strategy: str = "ddp"
+    truncation_side: str = "right"
 
     def __post_init__(self) -> None:
         checks = {  # field: (the rule, whether it holds)
@@ -88,6 +89,7 @@ class TrainConfig:
                      self.lora is None or self.trainable == "all"),
             "data_parallel": (">= 1, and 1 with trainable: head", self.data_parallel >= 1
                               and (self.data_parallel == 1 or self.trainable == "all")),
+            "truncation_side": ("'right' or 'left'", self.truncation_side in ("right", "left")),
             "data_parallel_strategy": ("'ddp' or 'fsdp' (fsdp: full fine-tuning, no lora)",
                                        self.data_parallel_strategy == "ddp"
                                        or (self.data_parallel_strategy == "fsdp" and self.lora is None)),
@@ -246,6 +248,7 @@ def train_classifier(
         np.random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
         model, tokenizer = load_classifier(spec, num_labels=2)
+        tokenizer.truncation_side = tokenizer.init_kwargs["truncation_side"] = cfg.truncation_side  # saved with it
         model.to(device)
         if cfg.gradient_checkpointing and cfg.trainable == "all":
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

@@ -47,8 +47,9 @@ def wrap_candidate(transcript: str, answer: str) -> str:
 def judge_text(text: str, transcript: str = "", layout: str = "item_first", answer: str = "") -> str:
     """Item text (Burns format) followed by the rendered transcript, if there is one.
 
-    The item comes first so truncation from the right only ever shortens the transcript (or, with
-    ``item_both_ends``, first the restated item). A transcript with checked quotes is preceded by a
+    The item comes first so truncation from the right (``item_first``) only ever shortens the
+    transcript; the other layouts are cut from the left (``truncation_side``), which keeps the
+    restated item the classifier reads last. A transcript with checked quotes is preceded by a
     line saying what the quote markers mean. Without a transcript the text is the item alone.
     ``answer`` (the item's candidate answer) is needed by ``item_both_ends_marked`` only.
     """
@@ -64,3 +65,14 @@ def judge_text(text: str, transcript: str = "", layout: str = "item_first", answ
         transcript, legend = wrap_candidate(transcript, answer), f"{legend}{CANDIDATE_LEGEND}\n"
     body = f"{text}\n\n{TRANSCRIPT_HEADING}\n{legend}{transcript}"
     return body if layout == "item_first" else f"{body}\n\n{RESTATED_HEADING}\n{text}"
+
+
+def truncation_side(layout: str) -> str:
+    """The end a too-long judge input loses: ``left`` when the item is restated at the end.
+
+    The classifier reads the last token, so with ``item_both_ends`` the restated item must survive;
+    cutting from the left drops the first copy of the item and the transcript's start instead.
+    """
+    if layout not in JUDGE_INPUTS:
+        raise ValueError(f"judge input layout must be one of {JUDGE_INPUTS}, got {layout!r}")
+    return "right" if layout == "item_first" else "left"

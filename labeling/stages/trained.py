@@ -9,7 +9,7 @@ a saved checkpoint and redoes only missing predictions.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +25,7 @@ from labeling.exec.hardware import Precision, training_device, training_precisio
 from labeling.exec.ray_train import train_model
 from labeling.exec.threads import ThreadPlan, resolve_threads
 from labeling.exec.train_pool import JobRunner
-from labeling.data.judge_input import judge_text
+from labeling.data.judge_input import judge_text, truncation_side
 from labeling.store import resolve_model
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,11 @@ def recorded_dtype(stage: dict) -> str:
     return "bfloat16" if stage.get("bf16") else "float32"
 
 
-def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int) -> "TrainConfig":
-    """The role's settings plus this machine's threads and precision and the training seed."""
+def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int,
+                  truncation_side: str = "right") -> "TrainConfig":
+    """The role's settings plus this machine's threads and precision, the training seed and the cut side."""
     precision, plan = training_machine(cfg)
-    return settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16)
+    return replace(settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16), truncation_side=truncation_side)
 
 
 # Training settings added after stages were first keyed, at the value that trains as before:
@@ -99,7 +100,8 @@ LATER_TRAIN_DEFAULTS = {"trainable": "all", "lora": None, "gradient_checkpointin
 # how the model is saved, and on how many processes it trains (the same global batch: the same model
 # up to floating-point summation order), not what it learns
 UNKEYED_TRAIN_SETTINGS = ("checkpoint", "data_parallel", "data_parallel_strategy")
-LATER_JUDGE_DEFAULTS = {"judge_input": "item_first"}  # the judge's input layout, keyed only when changed
+# the judge's input layout and the end a too-long input loses, keyed only when changed
+LATER_JUDGE_DEFAULTS = {"judge_input": "item_first", "truncation_side": "right"}
 
 
 def train_and_predict(
@@ -112,8 +114,10 @@ def train_and_predict(
     train: View,
     train_labels: Sequence[float],
     views: dict[str, View],
+    truncation_side: str = "right",
 ) -> TrainedModel:
-    """Train one classifier (or reuse it; its training labels are kept) and predict P(label 1) on each view."""
+    """Train one classifier (or reuse it; its training labels are kept) and predict P(label 1) on each view;
+    ``truncation_side`` (keyed by the caller's ``semantic``) is the end a too-long text loses."""
     full_semantic = {
         **semantic,
         "model": model.model_dump(mode="json"),
@@ -133,8 +137,9 @@ def train_and_predict(
             labels = pd.DataFrame({"id": train.ids, "label": np.asarray(train_labels, dtype=np.float64)})
             atomic_write_parquet(labels, stage.path / TRAIN_LABELS)
             log.info("training %s on %d items -> %s", kind, len(train.texts), model_dir)
-            train_model(spec, train.texts, list(train_labels), _train_config(cfg, settings, seed), model_dir,
-                        desc=f"train {kind}", use_gpu=cfg.training.job_gpus > 0, cpus_per_worker=cfg.training.job_cpus)
+            train_model(spec, train.texts, list(train_labels), _train_config(cfg, settings, seed, truncation_side),
+                        model_dir, desc=f"train {kind}", use_gpu=cfg.training.job_gpus > 0,
+                        cpus_per_worker=cfg.training.job_cpus)
     # A view added after the stage finished is predicted from the saved checkpoint.
     predictions = {name: predict_view(cfg, stage, name, view, settings.max_length) for name, view in views.items()}
     if not stage.complete:
@@ -189,11 +194,7 @@ def train_weak_floor(cfg: ExperimentConfig, splits: Splits, seed: int) -> Traine
         seed,
         plain_view(splits["weak_train"]),
         splits["weak_train"]["label"].astype(float).tolist(),
-        {
-            "weak_train": plain_view(splits["weak_train"]),
-            "strong_train": plain_view(splits["strong_train"]),
-            "test": plain_view(splits["test"]),
-        },
+        {name: plain_view(splits[name]) for name in ("weak_train", "strong_train", "test")},
     )
 
 
@@ -237,8 +238,10 @@ def train_judge(
     The failure policy: items whose transcript failed are left out of training, and its strong_train
     predictions (the labels it makes) are NaN there; test items are still scored.
     """
+    side = truncation_side(transcripts.judge_input)
+    layout = {"judge_input": transcripts.judge_input, "truncation_side": side}
     semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name, "judge_view": transcripts.view,
-                **without_later_defaults({"judge_input": transcripts.judge_input}, LATER_JUDGE_DEFAULTS)}
+                **without_later_defaults(layout, LATER_JUDGE_DEFAULTS)}
     weak_train = splits["weak_train"]
     usable = weak_train[transcripts.finished(weak_train["id"].astype(str).tolist())]
     if len(usable) < len(weak_train):
@@ -258,6 +261,7 @@ def train_judge(
             "test": transcript_view(splits["test"], transcripts.texts, transcripts.judge_input),
             "test_plain": plain_view(splits["test"]),
         },
+        truncation_side=side,
     )
     strong_ids = splits["strong_train"]["id"].astype(str).tolist()
     judge.predictions["strong_train"] = transcripts.labels_from(strong_ids, judge.predictions["strong_train"])

@@ -78,3 +78,12 @@ def test_item_both_ends_marked_wraps_the_candidates_mentions() -> None:
     transcripts = {f"x/{i}": "Debater B: carbon dioxide is wrong" for i in range(2)}
     view = transcript_view(split([1, 0]), transcripts, "item_both_ends_marked")
     assert all("<candidate>carbon dioxide</candidate> is wrong" in t for t in view.texts)
+
+
+def test_a_restated_item_is_kept_when_an_input_is_too_long() -> None:
+    from labeling.data.judge_input import truncation_side
+
+    assert truncation_side("item_first") == "right"  # the item leads: cut the transcript's end
+    assert truncation_side("item_both_ends") == truncation_side("item_both_ends_marked") == "left"
+    with pytest.raises(ValueError, match="layout"):
+        truncation_side("item_last")

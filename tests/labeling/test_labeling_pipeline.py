@@ -342,7 +342,7 @@ def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_d
     featurize = transcript_probe.featurize
     monkeypatch.setattr(transcript_probe, "featurize", lambda texts, *a, **k: probe_read.extend(texts) or featurize(texts, *a, **k))
     cfg = tiny_config(tmp_path, tiny_model_dir, shared_data, "data.require_evidence=true", "training.workers=1",
-                      "debate.quote_span_words=6")
+                      "debate.quote_span_words=6", "debate.judge_input=item_both_ends")
     quoting = BackendSpec("labeling.label.backends:scripted_backend", {"quote_words": 5}, {})
     out = run_pipeline(cfg, backend=quoting)
 
@@ -364,3 +364,9 @@ def test_hidden_passage_reaches_debaters_only(tmp_path, tiny_model_dir, shared_d
     assert all(side["verified_share"] == 1.0 for side in read.quote_stats.values())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["transcripts"]["debate/seed0"]["quotes_by_side"]["correct"]["quotes_per_turn"] >= 1
+    # the item is restated last, so a too-long judge input loses its start: keyed, and kept by the checkpoint
+    judge = stages["judge-debate-s0"]
+    assert json.loads((judge / "stage.json").read_text())["truncation_side"] == "left"
+    assert json.loads((judge / "model" / "tokenizer_config.json").read_text())["truncation_side"] == "left"
+    floor = json.loads((stages["weak-floor"] / "model" / "tokenizer_config.json").read_text())
+    assert floor.get("truncation_side", "right") == "right"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,21 @@ def test_head_training_changes_only_the_head_and_learns(tiny_model_dir: Path, to
 def test_unknown_trainable_is_rejected() -> None:
     with pytest.raises(ValueError, match="trainable"):
         TrainConfig(trainable="lora")
+
+
+def test_left_truncation_is_trained_and_kept_by_the_checkpoint(tiny_model_dir: Path, toy_task, tmp_path: Path) -> None:
+    """A model trained with truncation_side left reads a too-long text's end, also when reloaded to predict."""
+    texts, labels = toy_task(64, seed=0)
+    cfg = replace(HEAD, max_length=8, truncation_side="left", epochs=2)
+    out = train_classifier(ModelSpec(str(tiny_model_dir)), texts, labels, cfg, tmp_path / "left", desc="left")
+    assert json.loads((out / "tokenizer_config.json").read_text())["truncation_side"] == "left"
+    tail = "the answer is good"
+    long = " ".join(["filler"] * 50) + " " + tail
+    probs = predict_proba(out, [long, " ".join(["filler"] * 46) + " " + tail], max_length=8, bf16=False)
+    assert probs[0] == pytest.approx(probs[1], abs=1e-6)  # both cut to the same last 8 tokens
+    right = train_classifier(ModelSpec(str(tiny_model_dir)), texts, labels, replace(cfg, truncation_side="right"),
+                             tmp_path / "right", desc="right")
+    cut = tokenize_texts(load_classifier(ModelSpec(str(right)))[1], [long], 8)[0]
+    assert "answer" not in load_classifier(ModelSpec(str(right)))[1].decode(cut)  # right keeps the filler start
+    with pytest.raises(ValueError, match="truncation_side"):
+        TrainConfig(truncation_side="middle")
