@@ -175,17 +175,34 @@ def members_from_results(results: Path, protocol: str | None, training_seed: int
     stages = manifest.get("stages", {}).get(f"seed{training_seed}")
     if stages is None:
         raise JudgeLoadError(f"{results}/manifest.json has no stages for training seed {training_seed}")
-    judges: dict[str, list[str]] = dict(stages.get("judges", {}))
+    judges = judges_by_protocol(stages.get("judges", {}))
     if stages.get("weak_floor"):
         judges.setdefault("none", [stages["weak_floor"]])
+    plain = sorted(p for p in judges if "/" not in p)
     if protocol is None:
-        debated = sorted(p for p in judges if p != "none")
+        debated = [p for p in plain if p != "none"]
         if len(debated) != 1:
-            raise JudgeLoadError(f"choose a protocol with --protocol; this run has judges for {sorted(judges)}")
+            raise JudgeLoadError(f"choose a protocol with --protocol; this run has judges for {plain}")
         protocol = debated[0]
     if protocol not in judges or not judges[protocol]:
-        raise JudgeLoadError(f"no judges for protocol {protocol!r}; this run has {sorted(judges)}")
-    return protocol, [_resolve_manifest_path(results, p) for p in judges[protocol]]
+        raise JudgeLoadError(f"no judges for protocol {protocol!r}; this run has {plain}")
+    return protocol.partition("/")[0], [_resolve_manifest_path(results, p) for p in judges[protocol]]
+
+
+def judges_by_protocol(recorded: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A manifest's judge folders by protocol name and by its own ``protocol/ensemble`` keys.
+
+    A run's manifest keys its judges ``protocol/ensemble``; the protocol's own judges (one per debate
+    seed) are under ``protocol/single``, which the bare protocol name selects. Older manifests keyed
+    them by the protocol alone.
+    """
+    judges: dict[str, list[str]] = {}
+    for key, paths in recorded.items():
+        name, _, ensemble = key.partition("/")
+        judges[key] = list(paths)
+        if ensemble in ("", "single"):
+            judges[name] = list(paths)
+    return judges
 
 
 def load_judge(

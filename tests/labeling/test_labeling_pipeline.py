@@ -178,6 +178,18 @@ def test_student_labels_are_the_judges_soft_predictions(finished_run) -> None:
     assert floor["prob"].nunique() > 1  # soft labels, not a constant
 
 
+def test_a_finished_run_serves_its_judges_by_protocol(finished_run) -> None:
+    """serve-judge's results-folder loader reads the manifest the pipeline writes (protocol/ensemble keys)."""
+    from labeling.serve.judge_loader import members_from_results
+
+    cfg, out = finished_run
+    stages = stage_dirs(cfg)
+    assert members_from_results(out, "debate", 0) == ("debate", [stages["judge-debate-s0"]])
+    assert members_from_results(out, None, 0) == ("debate", [stages["judge-debate-s0"]])  # the only protocol debated
+    assert members_from_results(out, "debate/single", 0) == ("debate", [stages["judge-debate-s0"]])
+    assert members_from_results(out, "none", 0) == ("none", [stages["weak-floor"]])
+
+
 def test_rerun_reuses_finished_stages(finished_run, forbid_training) -> None:
     cfg, out = finished_run
     before = (out / "results.json").read_text()
