@@ -14,9 +14,8 @@ fit. Each case runs in its own process, so one that runs out of memory does not 
 ``--cpu`` checks the same estimates on the CPU with the packaged model's shape (SmolLM2-135M, random
 weights), in fp32 and under bf16 autocast. The peak there is the most bytes of tensors alive at once,
 counted from the profiler's memory events (``training.memory_probe``; the CPU's counterpart of
-``max_memory_allocated``), beside
-the process's peak resident memory less its resident memory before the model was built (which adds the
-allocator's unreturned free blocks).
+``max_memory_allocated``), beside the process's peak resident memory less its resident memory before the
+model was built (which adds the allocator's unreturned free blocks).
 """
 
 from __future__ import annotations
@@ -81,17 +80,14 @@ def run_case(case: tuple, device: str) -> dict:
     import torch
     from training.lora import LoraSettings, with_lora
     from training.memory_probe import cpu_peak_bytes, tensor_bytes
-    from transformers import AutoModelForSequenceClassification, LlamaConfig, Qwen2Config
+    from labeling.experiment.plan_models import transformers_config
+    from transformers import AutoModelForSequenceClassification
 
     name, arch_name, trainable, seq_len, batch, checkpointing, bf16 = case
     arch = architecture(arch_name)
     resident_before = resident_bytes()
-    config_class = Qwen2Config if arch.qkv_bias else LlamaConfig  # SmolLM2 is a Llama without q/k/v biases
-    config = config_class(hidden_size=arch.hidden, num_hidden_layers=arch.layers, intermediate_size=arch.intermediate,
-                         vocab_size=arch.vocab, num_attention_heads=arch.heads, num_key_value_heads=arch.kv_heads,
-                         tie_word_embeddings=arch.tied_embeddings, num_labels=2, pad_token_id=0)
     with torch.device(device):
-        model = AutoModelForSequenceClassification.from_config(config, torch_dtype=torch.float32)
+        model = AutoModelForSequenceClassification.from_config(transformers_config(arch), torch_dtype=torch.float32)
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if trainable == "lora":

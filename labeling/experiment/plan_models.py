@@ -81,6 +81,16 @@ def architecture_from_config(config: dict) -> Architecture:
     )
 
 
+def transformers_config(arch: Architecture, num_labels: int = 2):
+    """A transformers config of ``arch`` as a ``num_labels`` classifier (Qwen2 with q/k/v biases, else Llama),
+    to build it with random weights (the GPU/CPU memory checks and their tests); transformers loads only here."""
+    from transformers import LlamaConfig, Qwen2Config
+
+    config_class = Qwen2Config if arch.qkv_bias else LlamaConfig
+    return config_class(hidden_size=arch.hidden, num_hidden_layers=arch.layers, intermediate_size=arch.intermediate,
+                        vocab_size=arch.vocab, num_attention_heads=arch.heads, num_key_value_heads=arch.kv_heads,
+                        tie_word_embeddings=arch.tied_embeddings, num_labels=num_labels, pad_token_id=0)
+
 def _config_json(ref: str) -> Path | None:
     """The ``config.json`` of a local or prepared packaged model, or of a hub model in the local HF cache."""
     try:

@@ -23,8 +23,8 @@ ASSUMPTIONS = (
     "in bf16 (what a transformers decoder layer saves under SDPA; attention scores not stored); total = the peak: "
     "weights + moments + the larger of (activations + autocast copy) and gradients, since the backward pass frees "
     "the one as it makes the other (+ one recomputed layer under gradient checkpointing); head-only: weights and "
-    "one layer's activations; a data-parallel job (training.<role>.data_parallel): per process, a full replica (ddp) or 1/processes of the weights and "
-    "optimizer state (fsdp), with its share of the batch.",
+    "one layer's activations; a data-parallel job (training.<role>.data_parallel): per process, a full replica "
+    "(ddp) or 1/processes of the weights and optimizer state (fsdp), with its share of the batch.",
 )
 
 

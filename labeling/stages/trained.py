@@ -9,7 +9,7 @@ a saved checkpoint and redoes only missing predictions.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -91,7 +91,7 @@ def _train_config(cfg: ExperimentConfig, settings: TrainSettings, seed: int,
                   truncation_side: str = "right") -> "TrainConfig":
     """The role's settings plus this machine's threads and precision, the training seed and the cut side."""
     precision, plan = training_machine(cfg)
-    return replace(settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16), truncation_side=truncation_side)
+    return settings.to_library(seed=seed, threads=plan.threads, bf16=precision.bf16, truncation_side=truncation_side)
 
 
 # Training settings added after stages were first keyed, at the value that trains as before:

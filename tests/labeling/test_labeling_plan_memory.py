@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, LlamaConfig, Qwen2Config
+from transformers import AutoModelForSequenceClassification
 
 from labeling.experiment.plan_costs import layer_activation_bytes, training_memory
-from labeling.experiment.plan_models import Architecture, parameter_count
+from labeling.experiment.plan_models import Architecture, parameter_count, transformers_config
 from training.memory_probe import cpu_peak_bytes, tensor_bytes
 
 BATCH, SEQ = 3, 5  # 15 tokens: every activation's size is a multiple of 15, no weight's is (powers of two)
@@ -15,13 +17,10 @@ ARCH = Architecture(hidden=64, layers=1, intermediate=128, vocab=256, heads=4, k
                     tied_embeddings=True, qkv_bias=False)
 
 
-def saved_activation_bytes(config_class: type, layers: int, bf16: bool) -> int:
+def saved_activation_bytes(arch: Architecture, bf16: bool) -> int:
     """Bytes of the distinct non-weight tensors autograd saves in one forward pass of a tiny classifier."""
-    config = config_class(hidden_size=ARCH.hidden, num_hidden_layers=layers, intermediate_size=ARCH.intermediate,
-                          vocab_size=ARCH.vocab, num_attention_heads=ARCH.heads, num_key_value_heads=ARCH.kv_heads,
-                          tie_word_embeddings=True, num_labels=2, pad_token_id=0)
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_config(config)
+    model = AutoModelForSequenceClassification.from_config(transformers_config(arch))
     weights = {p.data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
 
@@ -37,12 +36,13 @@ def saved_activation_bytes(config_class: type, layers: int, bf16: bool) -> int:
     return sum(saved.values())
 
 
-@pytest.mark.parametrize("config_class", [LlamaConfig, Qwen2Config], ids=["llama", "qwen2"])
+@pytest.mark.parametrize("qkv_bias", [False, True], ids=["llama", "qwen2"])
 @pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-autocast"])
-def test_one_layer_saves_what_the_plan_counts(config_class: type, bf16: bool) -> None:
+def test_one_layer_saves_what_the_plan_counts(qkv_bias: bool, bf16: bool) -> None:
+    arch = replace(ARCH, qkv_bias=qkv_bias)  # a Qwen2 layer (q/k/v biases) or a Llama one
     # the second layer's share: two layers minus one removes the embedding, final norm and head
-    per_layer = saved_activation_bytes(config_class, 2, bf16) - saved_activation_bytes(config_class, 1, bf16)
-    assert per_layer == layer_activation_bytes(ARCH, BATCH, SEQ, bf16=bf16)
+    per_layer = saved_activation_bytes(replace(arch, layers=2), bf16) - saved_activation_bytes(arch, bf16)
+    assert per_layer == layer_activation_bytes(arch, BATCH, SEQ, bf16=bf16)
 
 
 def test_cpu_peak_counts_live_tensors() -> None:
@@ -65,11 +65,8 @@ MID = Architecture(hidden=256, layers=4, intermediate=512, vocab=4096, heads=4, 
                          ids=["fp32", "bf16-autocast", "bf16-checkpointing"])
 def test_full_fine_tune_peak_matches_the_plan(bf16: bool, checkpointing: bool) -> None:
     """Two AdamW steps of a small Llama classifier: the measured peak is the plan's total within 10%."""
-    config = LlamaConfig(hidden_size=MID.hidden, num_hidden_layers=MID.layers, intermediate_size=MID.intermediate,
-                         vocab_size=MID.vocab, num_attention_heads=MID.heads, num_key_value_heads=MID.kv_heads,
-                         tie_word_embeddings=True, num_labels=2, pad_token_id=0)
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_config(config)
+    model = AutoModelForSequenceClassification.from_config(transformers_config(MID))
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.train()
