@@ -4,6 +4,7 @@ with each tool's own reader."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -89,9 +90,14 @@ def test_wandb_offline_run_is_written_to_disk(report_run, tmp_path, monkeypatch)
     folder = track_results(tracked(cfg, backend="wandb", dir=str(tmp_path / "wb")), out)
     (run_dir,) = (folder / "wandb").glob("offline-run-*")
     (log_file,) = run_dir.glob("run-*.wandb")
-    written = log_file.read_bytes()
     models, metrics = expected(out)
-    for key in [f"train_loss/{name}" for name, _, _ in models] + list(metrics) + ["training.seeds"]:
+    keys = [f"train_loss/{name}" for name, _, _ in models] + list(metrics) + ["training.seeds"]
+    # W&B's service process writes the log after finish() returns (a loaded CI once read only its 8-byte header)
+    deadline = time.monotonic() + 60
+    while not all(metric_key(k).encode() in log_file.read_bytes() for k in keys) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    written = log_file.read_bytes()
+    for key in keys:
         assert metric_key(key).encode() in written, key
     assert {"results.md", "results.json", "report.html"} <= {p.name for p in (run_dir / "files").iterdir()}
 
