@@ -27,6 +27,7 @@ from eval import (
 from labeling.config import ExperimentConfig, chain_description
 from labeling.data.stage import Splits, data_stage_path
 from labeling.experiment.bootstrap import link_test_predictions
+from labeling.experiment.gaps import gap_pairs, gaps_section, paired_gaps
 from labeling.experiment.manifest import machine_summary, stage_paths, transcript_stats
 from labeling.experiment.probe import transcript_diagnostic
 from labeling.experiment.supervision import supervision_rows, supervision_section, write_figures
@@ -162,6 +163,14 @@ def label_quality_inputs(
     return found
 
 
+def run_gaps(cfg: ExperimentConfig, outcomes: list, rows: list, correct: dict[str, np.ndarray]) -> list:
+    """Ceiling minus weak floor and each student minus the no-oversight student, paired over test items and seeds."""
+    students = [(method, source, loss) for method, (source, loss) in student_methods(cfg, outcomes)]
+    accuracy = {row.method: row.accuracy for row in rows}
+    boot = {"n_boot": cfg.eval.n_boot, "alpha": cfg.eval.alpha, "seed": cfg.eval.seed}
+    return paired_gaps(gap_pairs(WEAK_FLOOR_ROW, CEILING_ROW, students), correct, accuracy, **boot)
+
+
 def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds: list[int]) -> pd.DataFrame:
     """Long table (method, seed, id, correct) of every test-set method, for paired comparisons later."""
     parts = [
@@ -219,14 +228,16 @@ def write_report(
     figures, manifest, examples; print."""
     rows, correct, probs = build_rows(cfg, splits, outcomes)
     students = [(method, key[0]) for method, key in student_methods(cfg, outcomes)]
+    gaps = run_gaps(cfg, outcomes, rows, correct)
     supervision = supervision_rows(cfg, outcomes, splits["test"]["label"].to_numpy(), students, correct,
                                    (WEAK_FLOOR_ROW, CEILING_ROW))
     bias = position_bias_estimates(cfg, outcomes)
     diagnostic, diagnostic_numbers = transcript_diagnostic(cfg, splits, transcripts, outcomes)
-    appendix = "\n".join(part for part in (supervision_section(supervision), diagnostic) if part)
+    appendix = "\n".join(part for part in (gaps_section(gaps), supervision_section(supervision), diagnostic) if part)
     meta = {
         "machine": machine_summary(cfg, debated=bool(transcripts)),
         "calibration": CALIBRATION,
+        "paired_differences": [g.to_dict() for g in gaps],
         "student_vs_supervisor": [r.to_dict() for r in supervision],
         "position_bias": {p: e.to_dict() for p, e in bias.items()},
         "transcript_probe": diagnostic_numbers,

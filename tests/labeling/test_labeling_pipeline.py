@@ -104,6 +104,28 @@ def test_results_table_and_plot(finished_run) -> None:
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_paired_differences_follow_the_table(finished_run) -> None:
+    _, out = finished_run
+    data = json.loads((out / "results.json").read_text())
+    gaps = data["meta"]["paired_differences"]
+    assert [(g["better"], g["baseline"], g["kind"]) for g in gaps] == [
+        ("ceiling (strong model, gold labels)", "weak floor (weak model, gold labels)", "gap"),
+        ("student <- debate labels", "student <- no oversight labels", "student"),
+    ]
+    correct = pd.read_parquet(out / "test_correct.parquet")
+
+    def accuracy(method: str) -> float:
+        return float(correct[correct["method"] == method]["correct"].mean())
+
+    for gap in gaps:  # recomputed from the stored per-item correctness
+        diff = gap["difference"]
+        assert diff["value"] == pytest.approx(accuracy(gap["better"]) - accuracy(gap["baseline"]))
+        assert diff["lo"] <= diff["value"] <= diff["hi"] and diff["n_items"] == 12
+    section = (out / "results.md").read_text().partition("## Paired differences")[2]
+    row = "| student <- debate labels | student <- no oversight labels |"
+    assert section and section.index(row) < section.index("## Student vs weak supervisor")
+
+
 def test_calibration_and_student_vs_supervisor_are_in_the_results(finished_run) -> None:
     import numpy as np
 

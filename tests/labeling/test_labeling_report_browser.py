@@ -28,6 +28,9 @@ def test_report_renders_filters_and_searches_in_a_browser(report_run) -> None:
     with opened_report(out / "report.html") as (page, errors):
         assert count_of(page) == len(index) == 36
         assert page.locator("#results-table tbody tr").count() > 4
+        gaps = page.locator("#gaps-table tbody tr")
+        expect(gaps).to_have_count(2)  # ceiling over floor, debate student over the no-oversight student
+        assert "ceiling (strong model, gold labels)" in gaps.first.text_content()
         page.select_option("#filter-split", "test")
         expect(page.locator("#transcript-count")).to_have_text(re.compile(r"^12 of 36"))
         page.select_option("#filter-verdict", "right")

@@ -90,6 +90,18 @@ const COMPARE_COLUMNS = [
   text("note", (r) => r.note || ""),
 ];
 
+const GAP_COLUMNS = [
+  text("row", (r) => r.better), text("minus", (r) => r.baseline),
+  num("difference, points [95% CI]", (r) => estimate(r.difference), (r) => value(r.difference)),
+  text("accuracy CIs", (r) => (r.cis_overlap ? "overlap" : "separate")), text("reading", (r) => r.reading),
+];
+
+function pairedDifferences(meta, slug) {
+  const gaps = meta.paired_differences || [];
+  if (!gaps.length) return [];
+  return [el("h3", {}, "Paired differences (same test items and seeds)"), sortableTable(GAP_COLUMNS, gaps, "gaps-table" + slug)];
+}
+
 function figures(list) {
   return el("div", { class: "plots" }, list.map((p) => el("figure", {},
     el("img", { src: "data:image/png;base64," + p.png, alt: p.name }), el("figcaption", { class: "muted" }, p.name))));
@@ -144,7 +156,7 @@ function runSection(section) {
     el("h2", { id: "summary" + slug }, "Run" + name), summaryList(section.meta, section),
     el("h3", {}, "Warnings"), warningsBlock(section),
     el("h3", { id: "results" + slug }, "Results (click a column to sort)"),
-    sortableTable(RESULT_COLUMNS, section.rows, "results-table" + slug),
+    sortableTable(RESULT_COLUMNS, section.rows, "results-table" + slug), pairedDifferences(section.meta, slug),
     el("h3", { id: "plots" + slug }, "Figures"), figures(section.plots),
     el("h3", {}, "Transcripts"), transcriptStatsTable(section.transcript_stats || {}),
     el("h3", {}, "Stages and wall times"), stagesTable(section.stages || []),
