@@ -70,6 +70,13 @@ def gap_pairs(floor: str, ceiling: str, students: list[tuple[str, Any, str]]) ->
     return pairs
 
 
+def in_id_order(correct: dict[str, np.ndarray], test_ids: list[str]) -> dict[str, np.ndarray]:
+    """Each [seeds, items] matrix with its items sorted by id, the order `w2s compare` reads them back in
+    from test_correct.parquet: the same bootstrap seed then draws the same resamples in both."""
+    by_id = np.argsort(np.asarray(test_ids, dtype=object), kind="stable")
+    return {method: matrix[:, by_id] for method, matrix in correct.items()}
+
+
 def paired_gaps(pairs: list[tuple[str, str, str]], correct: dict[str, np.ndarray],
                 accuracy: dict[str, Estimate], **boot: Any) -> list[Gap]:
     """Each pair's paired difference (``boot``: n_boot, alpha, seed) from the rows' [seeds, items] correctness."""

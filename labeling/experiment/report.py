@@ -27,7 +27,7 @@ from eval import (
 from labeling.config import ExperimentConfig, chain_description
 from labeling.data.stage import Splits, data_stage_path
 from labeling.experiment.bootstrap import link_test_predictions
-from labeling.experiment.gaps import gap_pairs, gaps_section, paired_gaps
+from labeling.experiment.gaps import gap_pairs, gaps_section, in_id_order, paired_gaps
 from labeling.experiment.manifest import machine_summary, stage_paths, transcript_stats
 from labeling.experiment.probe import transcript_diagnostic
 from labeling.experiment.supervision import supervision_rows, supervision_section, write_figures
@@ -163,12 +163,17 @@ def label_quality_inputs(
     return found
 
 
-def run_gaps(cfg: ExperimentConfig, outcomes: list, rows: list, correct: dict[str, np.ndarray]) -> list:
-    """Ceiling minus weak floor and each student minus the no-oversight student, paired over test items and seeds."""
+def run_gaps(cfg: ExperimentConfig, outcomes: list, rows: list, correct: dict[str, np.ndarray],
+             test_ids: list[str]) -> list:
+    """Ceiling minus weak floor and each student minus the no-oversight student, paired over test items and seeds.
+
+    Items are put in id order first, as `w2s compare` reads them back, so both report the same CI for a
+    student's difference.
+    """
     students = [(method, source, loss) for method, (source, loss) in student_methods(cfg, outcomes)]
     accuracy = {row.method: row.accuracy for row in rows}
     boot = {"n_boot": cfg.eval.n_boot, "alpha": cfg.eval.alpha, "seed": cfg.eval.seed}
-    return paired_gaps(gap_pairs(WEAK_FLOOR_ROW, CEILING_ROW, students), correct, accuracy, **boot)
+    return paired_gaps(gap_pairs(WEAK_FLOOR_ROW, CEILING_ROW, students), in_id_order(correct, test_ids), accuracy, **boot)
 
 
 def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds: list[int]) -> pd.DataFrame:
@@ -228,7 +233,7 @@ def write_report(
     figures, manifest, examples; print."""
     rows, correct, probs = build_rows(cfg, splits, outcomes)
     students = [(method, key[0]) for method, key in student_methods(cfg, outcomes)]
-    gaps = run_gaps(cfg, outcomes, rows, correct)
+    gaps = run_gaps(cfg, outcomes, rows, correct, splits["test"]["id"].astype(str).tolist())
     supervision = supervision_rows(cfg, outcomes, splits["test"]["label"].to_numpy(), students, correct,
                                    (WEAK_FLOOR_ROW, CEILING_ROW))
     bias = position_bias_estimates(cfg, outcomes)

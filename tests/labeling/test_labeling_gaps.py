@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval import bootstrap_accuracy
+from eval import bootstrap_accuracy, paired_difference
 from labeling.config.sources import LabelSource
-from labeling.experiment.gaps import SECTION_TITLE, Gap, cis_overlap, gap_pairs, gaps_section, paired_gaps
+from labeling.experiment.gaps import (
+    SECTION_TITLE,
+    Gap,
+    cis_overlap,
+    gap_pairs,
+    gaps_section,
+    in_id_order,
+    paired_gaps,
+)
 
 BOOT = {"n_boot": 500, "alpha": 0.05, "seed": 0}
 NONE, DEBATE = LabelSource("none", "single"), LabelSource("debate", "single")
@@ -93,3 +101,20 @@ def test_ci_overlap_includes_touching_intervals() -> None:
 
     assert cis_overlap(est(0.5, 0.6), est(0.6, 0.7)) and cis_overlap(est(0.6, 0.7), est(0.5, 0.65))
     assert not cis_overlap(est(0.5, 0.6), est(0.61, 0.7))
+
+
+def test_a_run_and_w2s_compare_report_the_same_ci_for_a_student() -> None:
+    """The run pairs matrices in split order; compare reads them back from test_correct.parquet in id order."""
+    from labeling.experiment.compare import _correct_matrix
+    from labeling.experiment.report import correctness_frame
+
+    rng = np.random.default_rng(3)
+    ids = [f"item-{i}" for i in rng.permutation(300)]  # split order is a seeded shuffle, not id order
+    correct = {"student": correctness(rng, 0.6, (3, 300)), "baseline": correctness(rng, 0.55, (3, 300))}
+    frame = correctness_frame(correct, ids, [0, 1, 2])
+    from_compare = paired_difference(_correct_matrix(frame, "student"), _correct_matrix(frame, "baseline"), **BOOT)
+    acc = estimates(correct)
+    (gap,) = paired_gaps([("student", "baseline", "student")], in_id_order(correct, ids), acc, **BOOT)
+    assert gap.difference == from_compare
+    (unordered,) = paired_gaps([("student", "baseline", "student")], correct, acc, **BOOT)
+    assert (unordered.difference.lo, unordered.difference.hi) != (from_compare.lo, from_compare.hi)

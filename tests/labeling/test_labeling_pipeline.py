@@ -121,6 +121,11 @@ def test_paired_differences_follow_the_table(finished_run) -> None:
         diff = gap["difference"]
         assert diff["value"] == pytest.approx(accuracy(gap["better"]) - accuracy(gap["baseline"]))
         assert diff["lo"] <= diff["value"] <= diff["hi"] and diff["n_items"] == 12
+    # w2s compare pairs the same student with the same baseline and must report the same CI.
+    from labeling.experiment.compare import comparison_rows
+
+    compared = {r["method"]: r for r in comparison_rows(finished_run[0], "sciq", out)}
+    assert compared["student <- debate labels"]["vs_baseline"] == gaps[1]["difference"]
     section = (out / "results.md").read_text().partition("## Paired differences")[2]
     row = "| student <- debate labels | student <- no oversight labels |"
     assert section and section.index(row) < section.index("## Student vs weak supervisor")
