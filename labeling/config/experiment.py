@@ -150,6 +150,11 @@ class EvalConfig(StrictSection):
         True, description="fit the reference classifier on transcripts (a diagnostic, never a label source)"
     )
 
+    @property
+    def boot(self) -> dict[str, int | float]:
+        """The keyword arguments every bootstrap estimate of a run takes: n_boot, alpha, seed."""
+        return {"n_boot": self.n_boot, "alpha": self.alpha, "seed": self.seed}
+
 
 FIXED_IN_COMPARE = ("name", "output_dir", "compare", "data.dataset", "data.source")
 

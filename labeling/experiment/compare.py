@@ -85,9 +85,7 @@ def comparison_rows(cfg: ExperimentConfig, dataset: str, results_dir: Path) -> l
         entry = {"dataset": dataset, "method": r["method"], "role": r["role"], "accuracy": r["accuracy"], "pgr": r["pgr"],
                  "ece": r.get("ece"), "brier": r.get("brier")}  # older results.json files have neither
         if r["role"] == "student" and r["method"] != baseline:
-            diff = paired_difference(
-                _correct_matrix(correct, r["method"]), base, n_boot=cfg.eval.n_boot, alpha=cfg.eval.alpha, seed=cfg.eval.seed
-            )
+            diff = paired_difference(_correct_matrix(correct, r["method"]), base, **cfg.eval.boot)
             entry["vs_baseline"] = diff.to_dict()
         entry["note"] = "ceiling at chance: PGR meaningless" if at_chance and r["role"] != "weak" else ""
         rows.append(entry)

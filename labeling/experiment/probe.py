@@ -148,7 +148,7 @@ def transcript_probes(
 
 def probe_estimates(cfg: ExperimentConfig, result: ProbeResult, test_labels: np.ndarray) -> dict:
     """One protocol's named accuracies and paired differences (the table's bootstrap settings)."""
-    boot = {"n_boot": cfg.eval.n_boot, "alpha": cfg.eval.alpha, "seed": cfg.eval.seed}
+    boot = cfg.eval.boot
     judge = {name: correctness(p, test_labels) for name, p in result.judge.items()}
     estimates = {
         "judge_with_transcript": bootstrap_accuracy(judge[WITH_TRANSCRIPT], **boot),

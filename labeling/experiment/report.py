@@ -76,8 +76,7 @@ def build_rows(
     Also returns, per test-set method, its [n_seeds, n_items] correctness (for paired comparisons), and
     per row its [n_seeds, n_items] probabilities with the labels they are scored against (for figures).
     """
-    ev = cfg.eval
-    boot = {"n_boot": ev.n_boot, "alpha": ev.alpha, "seed": ev.seed}
+    boot = cfg.eval.boot
     test_y = splits["test"]["label"].to_numpy()
     train_y = splits["strong_train"]["label"].to_numpy()
 
@@ -163,17 +162,16 @@ def label_quality_inputs(
     return found
 
 
-def run_gaps(cfg: ExperimentConfig, outcomes: list, rows: list, correct: dict[str, np.ndarray],
+def run_gaps(cfg: ExperimentConfig, students: list[tuple[str, tuple]], rows: list, correct: dict[str, np.ndarray],
              test_ids: list[str]) -> list:
     """Ceiling minus weak floor and each student minus the no-oversight student, paired over test items and seeds.
 
-    Items are put in id order first, as `w2s compare` reads them back, so both report the same CI for a
-    student's difference.
+    ``students`` is :func:`student_methods`' list. Items are put in id order first, as `w2s compare` reads
+    them back, so both report the same CI for a student's difference.
     """
-    students = [(method, source, loss) for method, (source, loss) in student_methods(cfg, outcomes)]
+    pairs = gap_pairs(WEAK_FLOOR_ROW, CEILING_ROW, [(method, source, loss) for method, (source, loss) in students])
     accuracy = {row.method: row.accuracy for row in rows}
-    boot = {"n_boot": cfg.eval.n_boot, "alpha": cfg.eval.alpha, "seed": cfg.eval.seed}
-    return paired_gaps(gap_pairs(WEAK_FLOOR_ROW, CEILING_ROW, students), in_id_order(correct, test_ids), accuracy, **boot)
+    return paired_gaps(pairs, in_id_order(correct, test_ids), accuracy, **cfg.eval.boot)
 
 
 def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds: list[int]) -> pd.DataFrame:
@@ -189,12 +187,7 @@ def correctness_frame(correct: dict[str, np.ndarray], test_ids: list[str], seeds
 def position_bias_estimates(cfg: ExperimentConfig, outcomes: list) -> dict:
     """Mean per-item position bias of each swapped protocol's judge, with a bootstrap CI."""
     return {
-        protocol: bootstrap_mean(
-            np.stack([o.position_bias[protocol] for o in outcomes]),
-            n_boot=cfg.eval.n_boot,
-            alpha=cfg.eval.alpha,
-            seed=cfg.eval.seed,
-        )
+        protocol: bootstrap_mean(np.stack([o.position_bias[protocol] for o in outcomes]), **cfg.eval.boot)
         for protocol in outcomes[0].position_bias
     }
 
@@ -232,8 +225,9 @@ def write_report(
     """Write results.{md,json,csv} (the student-vs-supervisor and transcript sections after the table), the
     figures, manifest, examples; print."""
     rows, correct, probs = build_rows(cfg, splits, outcomes)
-    students = [(method, key[0]) for method, key in student_methods(cfg, outcomes)]
-    gaps = run_gaps(cfg, outcomes, rows, correct, splits["test"]["id"].astype(str).tolist())
+    methods = student_methods(cfg, outcomes)
+    students = [(method, key[0]) for method, key in methods]
+    gaps = run_gaps(cfg, methods, rows, correct, splits["test"]["id"].astype(str).tolist())
     supervision = supervision_rows(cfg, outcomes, splits["test"]["label"].to_numpy(), students, correct,
                                    (WEAK_FLOOR_ROW, CEILING_ROW))
     bias = position_bias_estimates(cfg, outcomes)

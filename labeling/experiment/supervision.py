@@ -57,7 +57,7 @@ def supervision_rows(
     ``correct`` holds every test-set method's ``[n_seeds, n_items]`` correctness; ``weak_and_ceiling``
     names the weak floor's and the ceiling's rows in it.
     """
-    boot = {"n_boot": cfg.eval.n_boot, "alpha": cfg.eval.alpha, "seed": cfg.eval.seed}
+    boot = cfg.eval.boot
     weak, ceiling = (correct[name] for name in weak_and_ceiling)
     rows = []
     for method, source in students:

@@ -105,7 +105,9 @@ def test_results_table_and_plot(finished_run) -> None:
 
 
 def test_paired_differences_follow_the_table(finished_run) -> None:
-    _, out = finished_run
+    from labeling.experiment.compare import comparison_rows
+
+    cfg, out = finished_run
     data = json.loads((out / "results.json").read_text())
     gaps = data["meta"]["paired_differences"]
     assert [(g["better"], g["baseline"], g["kind"]) for g in gaps] == [
@@ -122,9 +124,7 @@ def test_paired_differences_follow_the_table(finished_run) -> None:
         assert diff["value"] == pytest.approx(accuracy(gap["better"]) - accuracy(gap["baseline"]))
         assert diff["lo"] <= diff["value"] <= diff["hi"] and diff["n_items"] == 12
     # w2s compare pairs the same student with the same baseline and must report the same CI.
-    from labeling.experiment.compare import comparison_rows
-
-    compared = {r["method"]: r for r in comparison_rows(finished_run[0], "sciq", out)}
+    compared = {r["method"]: r for r in comparison_rows(cfg, "sciq", out)}
     assert compared["student <- debate labels"]["vs_baseline"] == gaps[1]["difference"]
     section = (out / "results.md").read_text().partition("## Paired differences")[2]
     row = "| student <- debate labels | student <- no oversight labels |"
