@@ -155,7 +155,9 @@ def _probe_cache_path() -> Path:
     cpu = cpu_model_name()
     import torch
 
-    key = hashlib.sha256(json.dumps([platform.machine(), cpu, sorted(flags), torch.__version__]).encode()).hexdigest()
+    # The kernels torch dispatches to can be capped (ATEN_CPU_CAPABILITY=avx2), so they are part of the key.
+    isa = torch.backends.cpu.get_cpu_capability()
+    key = hashlib.sha256(json.dumps([platform.machine(), cpu, sorted(flags), torch.__version__, isa]).encode()).hexdigest()
     return cache_root() / "hardware" / f"bf16-probe-{key[:16]}.json"
 
 

@@ -162,6 +162,21 @@ def test_probe_is_measured_once_per_machine_and_cached(tmp_path: Path, monkeypat
     assert '"bf16_over_fp32": 0.57' in cached.read_text()
 
 
+def test_probe_cache_is_per_kernel_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ratio measured with AVX-512 kernels is not reused when torch is capped to AVX2 (ATEN_CPU_CAPABILITY)."""
+    import torch
+
+    import labeling.exec.hardware as hardware
+
+    monkeypatch.setenv("W2S_CACHE_DIR", str(tmp_path))
+    ratios = iter([4.5, 0.02])
+    monkeypatch.setattr(hardware, "measure_bf16_ratio", lambda: next(ratios))
+    assert hardware.cached_bf16_ratio() == pytest.approx(4.5)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "CAPPED")
+    assert hardware.cached_bf16_ratio() == pytest.approx(0.02)
+    assert len(list((tmp_path / "hardware").glob("bf16-probe-*.json"))) == 2
+
+
 def test_probe_measures_a_real_ratio() -> None:
     from labeling.exec.hardware import measure_bf16_ratio
 
@@ -177,3 +192,34 @@ def test_engine_actors_share_the_local_cpus() -> None:
     assert actor_cpus("auto", 2, 16, joins_cluster=False) == 8.0
     assert actor_cpus("auto", 8, None, joins_cluster=True) == 1.0
     assert actor_cpus(0.5, 8, 2, joins_cluster=False) == 0.5
+
+
+def test_avx2_only_wrapper_caps_torch_vllm_and_auto_precision(tmp_path: Path) -> None:
+    """scripts/avx2_only.sh: torch dispatches AVX2 kernels, reports no AVX-512/bf16, vLLM loads its AVX2 library, auto -> fp32."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    probe = (
+        "import json, re, torch\n"
+        "from vllm.platforms import current_platform\n"
+        "from labeling.exec.hardware import resolve_precision\n"
+        "current_platform.import_kernels()\n"
+        "libs = sorted(set(re.findall(r'vllm/(_C\\w*)\\.abi3', open('/proc/self/maps').read())))\n"
+        "print(json.dumps({'isa': torch.backends.cpu.get_cpu_capability(), 'avx512': torch.cpu._is_avx512_supported(),\n"
+        "  'bf16': torch.cpu._is_avx512_bf16_supported(), 'amx': torch.cpu._is_amx_tile_supported(),\n"
+        "  'avx2': torch.cpu._is_avx2_supported(), 'libs': libs, 'auto': resolve_precision('auto').dtype}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "W2S_ASSUME_NO_BF16")}
+    env["W2S_CACHE_DIR"] = str(tmp_path)
+    out = subprocess.run([str(root / "scripts" / "avx2_only.sh"), sys.executable, "-c", probe], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    if not seen["avx2"]:
+        pytest.skip("this CPU has no AVX2")
+    assert seen["isa"] in ("AVX2", "DEFAULT")
+    assert (seen["avx512"], seen["bf16"], seen["amx"]) == (False, False, False)
+    assert seen["libs"] == ["_C_AVX2"]
+    assert seen["auto"] == "float32"
