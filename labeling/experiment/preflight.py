@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from labeling.config import ConfigError, ExperimentConfig
 from labeling.data.registry import DATASETS
+from labeling.exec.backends import block_size_problem
 from labeling.store import ModelNotFoundError, check_model
 
 
@@ -34,14 +35,19 @@ def models_needed(cfg: ExperimentConfig, *, chat_models: bool = True) -> dict[st
 
 
 def check_experiment(cfg: ExperimentConfig, *, chat_models: bool = True) -> None:
-    """Raise one ConfigError listing every model of ``cfg`` that could not be loaded (and an unknown dataset)."""
+    """Raise one ConfigError listing every model of ``cfg`` that could not be loaded (and an unknown dataset, and
+    a vLLM engine setting the actors' device cannot run)."""
     problems = []
     if cfg.data.dataset not in DATASETS:
         problems.append(f"  data.dataset: unknown dataset {cfg.data.dataset!r}; known: {sorted(DATASETS)}")
-    for key, (ref, layers) in models_needed(cfg, chat_models=chat_models).items():
+    needed = models_needed(cfg, chat_models=chat_models)
+    for key, (ref, layers) in needed.items():
         try:
             check_model(ref, num_hidden_layers=layers)
         except ModelNotFoundError as exc:
             problems.append(f"  {key}.path: {exc}")
+    engine_problem = block_size_problem(cfg.debate.engine, cfg.ray.num_gpus_per_actor)
+    if engine_problem and ("models.debater" in needed or "prompted_judge.model" in needed):
+        problems.append(f"  {engine_problem}")
     if problems:
         raise ConfigError(f"{cfg.name}: this run cannot start; nothing was run:\n" + "\n".join(problems))

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 from debate import get_protocol
 
 from labeling.config import add_config_args, load_from_args
-from labeling.exec.backends import BackendSpec
+from labeling.exec.backends import BackendSpec, block_size_problem
 from labeling.exec.netns import wants_isolation
 from labeling.exec.shards import ShardTask, plan_shards, run_on_ray
 from labeling.label.backends import label_backend_spec
@@ -68,6 +68,8 @@ def check_backends(cfg: LabelJobConfig) -> None:
                             f"(got {cfg.backend.base_url!r})")
     if cfg.backend.kind == "vllm":  # other backends name models a server (or a test's script) knows
         problems.append(_model_problem("--model", cfg.backend.model))
+        if block_problem := block_size_problem(cfg.debate.engine, cfg.ray.num_gpus_per_actor):
+            problems.append(f"  --block-size / {block_problem}")
         if cfg.prompted_judge is not None:
             problems.append(_model_problem("--prompted-judge", cfg.prompted_judge.model.path))
     if cfg.judge.path:

@@ -108,6 +108,7 @@ def job_semantic(cfg: LabelJobConfig, dataset: str, picks: dict[str, int] | None
         "limit": cfg.input.limit, "protocol": debate.protocol, "backend": backend.kind, "model": backend.model,
         "dtype": engine_dtype(debate.engine.dtype, cfg.ray.num_gpus_per_actor) if backend.kind == "vllm" else None,
         "sampling": debate.sampling.model_dump(mode="json"),
+        "block_size": debate.engine.block_size if backend.kind == "vllm" else None,
         "word_limit": debate.word_limit, "shard_size": debate.shard_size, "prompt_version": PROMPT_VERSION,
         "swap_positions": debate.swap_positions, "backend_kwargs": backend_kwargs_text(cfg),
         "quote_span_words": debate.quote_span_words,

@@ -125,6 +125,7 @@ LABEL_FLAGS: tuple[Shorthand, ...] = (
               choices=("auto", "bfloat16", "float16", "float32")),
     Shorthand("--max-model-len", "debate.engine.max_model_len", "vLLM context length", int),
     Shorthand("--kv-cache-gib", "debate.engine.kv_cache_gib", "VLLM_CPU_KVCACHE_SPACE on CPU", float),
+    Shorthand("--block-size", "debate.engine.block_size", "tokens per KV-cache block (a multiple of 32 on CPU)", int),
     Shorthand("--backend", "backend.kind", "who writes the turns", choices=("vllm", "openai", "scripted")),
     Shorthand("--model", "backend.model", "debater: model ref (vllm) or server model name (openai)"),
     Shorthand("--base-url", "backend.base_url", "OpenAI-compatible server (--backend openai)"),

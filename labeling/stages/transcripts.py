@@ -74,7 +74,7 @@ def transcript_runs(cfg: ExperimentConfig) -> list[tuple[str, int, bool]]:
 
 # Debate settings added after transcript folders were first named, at the value that debates as
 # before: there they stay out of the key (``w2s run`` stages and ``w2s label`` folders), so old folders keep their hash.
-LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True, "quote_pick": False}
+LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True, "quote_pick": False, "block_size": None}
 
 
 def transcript_stage(
@@ -94,6 +94,8 @@ def transcript_stage(
         "word_limit": cfg.debate.word_limit,
         "dtype": debate_engine_dtype(cfg),
         "max_model_len": cfg.debate.engine.max_model_len,
+        # the KV block size changes bf16 turns (kernel numerics), not fp32 ones; keyed so shards never mix
+        "block_size": cfg.debate.engine.block_size,
         "shard_size": cfg.debate.shard_size,
         "prompt_version": PROMPT_VERSION,
         "quote_span_words": cfg.debate.quote_span_words,

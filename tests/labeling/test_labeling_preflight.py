@@ -91,6 +91,7 @@ def test_a_local_model_resolves_and_a_folder_without_config_is_refused(tmp_path,
     [
         (["--backend", "vllm", "--model", "packaged:nosuch"], r"--model: unknown packaged model 'nosuch'"),
         (["--backend", "scripted", "--judge", "{tmp}/no-judge"], r"--judge: .*no-judge"),
+        (["--backend", "vllm", "--block-size", "48"], r"block_size: 48 is not a multiple of 32"),
     ],
 )
 def test_a_label_job_with_a_bad_model_or_judge_leaves_nothing_behind(tmp_path, shared_data, capsys, flags, message) -> None:
@@ -102,3 +103,26 @@ def test_a_label_job_with_a_bad_model_or_judge_leaves_nothing_behind(tmp_path, s
     assert "nothing was started" in err and "Traceback" not in err
     assert __import__("re").search(message, err)
     assert not out.exists()  # no job.json to refuse the corrected rerun
+
+
+def test_a_kv_block_size_the_cpu_engine_cannot_run_fails_before_anything(tmp_path, tiny_model_dir, shared_data) -> None:
+    cfg = tiny_config(tmp_path, tiny_model_dir, shared_data, "debate.engine.block_size=48")
+    with pytest.raises(ConfigError, match=r"debate\.engine\.block_size: 48 is not a multiple of 32"):
+        run_pipeline(cfg)
+    assert not (tmp_path / "runs").exists()
+    check_experiment(tiny_config(tmp_path, tiny_model_dir, shared_data, "debate.engine.block_size=32"))
+    gpu = tiny_config(tmp_path, tiny_model_dir, shared_data, "debate.engine.block_size=16", "ray.num_gpus_per_actor=1")
+    check_experiment(gpu)  # GPU attention backends take 16
+    no_debate = tiny_config(tmp_path, tiny_model_dir, shared_data, "debate.engine.block_size=48", "debate.protocols=[none]")
+    check_experiment(no_debate)  # no engine is started
+
+
+def test_the_block_size_reaches_the_engine_only_when_set() -> None:
+    from labeling.config import EngineConfig
+    from labeling.exec.backends import vllm_backend_spec
+
+    default = vllm_backend_spec("someone/model", EngineConfig(dtype="float32"), 0)
+    assert "block_size" not in default.kwargs  # the engine's own default (128 on CPU)
+    assert vllm_backend_spec("someone/model", EngineConfig(dtype="float32", block_size=32), 0).kwargs["block_size"] == 32
+    with pytest.raises(ValueError, match="not a multiple of 32"):
+        vllm_backend_spec("someone/model", EngineConfig(dtype="float32", block_size=16), 0)

@@ -34,6 +34,7 @@ def test_new_debate_settings_change_the_folder_only_when_set(tmp_path: Path) -> 
     assert folder("debate.quote_prefill=true") != default
     assert folder("debate.quote_pick=true") not in (default, folder("debate.quote_prefill=true"))
     assert folder("debate.judge_input=item_both_ends") == default  # a judge setting: the debates are the same
+    assert folder("debate.engine.block_size=32") != default  # bf16 turns change with it (see the README)
 
 
 def test_quote_pick_and_quote_prefill_are_exclusive(tmp_path: Path) -> None:
