@@ -37,6 +37,10 @@ CASES = [
     ("14B strong, LoRA", "Qwen/Qwen2.5-14B", "lora", 512, 8, False, True),
     ("14B strong, LoRA + checkpointing", "Qwen/Qwen2.5-14B", "lora", 512, 8, True, True),
     ("14B strong, full", "Qwen/Qwen2.5-14B", "all", 512, 2, True, True),
+    # held out from the first GPU run, which showed the optimizer step's temporary (plan_costs.training_memory):
+    # a full fine-tune whose peak the step sets, and one whose peak the activations set
+    ("3B full + checkpointing", "Qwen/Qwen2.5-3B", "all", 512, 4, True, True),
+    ("1.5B full", "Qwen/Qwen2.5-1.5B", "all", 512, 8, False, True),
 ]
 # The CPU configs' shapes: SmolLM2-135M at the evidence configs' lengths (128 item, 384 judge) and batches.
 CPU_CASES = [
@@ -63,15 +67,17 @@ def architecture(name: str):
     return KNOWN_ARCHITECTURES[name]
 
 
-def estimate_gb(arch, trainable: str, seq_len: int, batch: int, checkpointing: bool, bf16: bool) -> float:
-    """``w2s plan``'s memory estimate for the case, in GB."""
+def estimate_gb(arch, trainable: str, seq_len: int, batch: int, checkpointing: bool, bf16: bool,
+                device: str = "cuda") -> float:
+    """``w2s plan``'s memory estimate for the case, in GB (torch's AdamW steps all tensors at once on CUDA)."""
     from labeling.experiment.plan_costs import training_memory
     from labeling.experiment.plan_models import lora_parameters, parameter_count
 
     params = parameter_count(arch)
     lora = lora_parameters(arch, LORA["r"], LORA["target_modules"]) if trainable == "lora" else None
     memory = training_memory(params, trainable, arch=arch, batch_size=batch, seq_len=seq_len, bf16=bf16,
-                             trainable_params=lora, gradient_checkpointing=checkpointing)
+                             trainable_params=lora, gradient_checkpointing=checkpointing,
+                             foreach_optimizer=device == "cuda")
     return memory.total / 1e9
 
 
@@ -106,7 +112,7 @@ def run_case(case: tuple, device: str) -> dict:
         resident = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - resident_before
     digits = 1 if device == "cuda" else 2
     row = {"case": name, "tokens_per_s": round(timed_steps * batch * seq_len / timed, 1), "peak_gb": round(peak / 1e9, digits),
-           "plan_gb": round(estimate_gb(arch, trainable, seq_len, batch, checkpointing, bf16), digits), "fits": True}
+           "plan_gb": round(estimate_gb(arch, trainable, seq_len, batch, checkpointing, bf16, device), digits), "fits": True}
     return row | ({"resident_gb": round(resident / 1e9, digits)} if resident is not None else {})
 
 
@@ -161,7 +167,7 @@ def main() -> None:
             reason = "out of memory" if "OutOfMemoryError" in done.stderr or "out of memory" in done.stderr else \
                 (done.stderr.strip().splitlines() or ["failed"])[-1][:200]
             rows.append({"case": case[0], "tokens_per_s": None, "peak_gb": None, "fits": False, "error": reason,
-                         "plan_gb": round(estimate_gb(arch, *case[2:]), 1)})
+                         "plan_gb": round(estimate_gb(arch, *case[2:], device), 1)})
         row = rows[-1]
         print(f"{row['case']:36s} seq {case[3]:5d} batch {case[4]:2d}  tokens/s {row['tokens_per_s']}  "
               f"peak {row['peak_gb']} GB  plan {row['plan_gb']} GB  "

@@ -205,7 +205,8 @@ def costed(cfg: ExperimentConfig, job: TrainingPlan, gpu: GpuClass) -> TrainingP
     if job.processes > 1 and job.strategy == "fsdp":  # each process keeps 1/processes of every per-parameter state
         memory = replace(memory, weights=memory.weights // job.processes, gradients=memory.gradients // job.processes,
                          optimizer=memory.optimizer // job.processes,
-                         autocast_copies=memory.autocast_copies // job.processes)
+                         autocast_copies=memory.autocast_copies // job.processes,
+                         optimizer_step=memory.optimizer_step // job.processes)
     fit = training_flops(params, job.trainable, job.examples_seen, job.examples, job.max_length,
                          job.gradient_checkpointing)
     predict = forward_flops(params, job.predicted_examples * job.max_length)

@@ -94,6 +94,7 @@ class TrainingMemory:
     autocast_copies: int
     activations: int
     recomputed: int = 0  # gradient checkpointing: the one layer whose activations the backward pass rebuilds
+    optimizer_step: int = 0  # the optimizer step's temporaries, beside every gradient (see ``training_memory``)
 
     @property
     def total(self) -> int:
@@ -101,11 +102,15 @@ class TrainingMemory:
 
         Weights and AdamW moments are held throughout. The backward pass frees what the forward pass left
         for it (activations, and autocast's weight copies unless checkpointing recomputes them) layer by
-        layer while it makes the gradients, so the peak is the larger of the two ends, plus the layer being
-        recomputed under gradient checkpointing. Measured on CPU within 3% (``scripts/gpu_check.py --cpu``).
+        layer while it makes the gradients, so its peak is the larger of the two ends, plus the layer being
+        recomputed under gradient checkpointing. The optimizer step then holds every gradient and its own
+        temporaries (``optimizer_step``); the peak is the larger of the two phases. Measured within 3% on
+        CPU and within 4% on an H200 (``scripts/gpu_check.py``; README, "Checking the memory estimates").
         """
         held = self.activations + (0 if self.recomputed else self.autocast_copies)
-        return self.weights + self.optimizer + max(held, self.gradients) + self.recomputed
+        backward = max(held, self.gradients) + self.recomputed
+        step = self.gradients + self.optimizer_step
+        return self.weights + self.optimizer + max(backward, step)
 
     def to_dict(self) -> dict[str, int]:
         """The parts and their total, for ``--json``."""
@@ -122,6 +127,7 @@ def training_memory(
     bf16: bool,
     trainable_params: int | None = None,
     gradient_checkpointing: bool = False,
+    foreach_optimizer: bool = True,
 ) -> TrainingMemory:
     """Memory of training a ``params``-parameter classifier with ``trainable`` (``all`` | ``head``).
 
@@ -135,6 +141,11 @@ def training_memory(
     adapters and head only (``trainable_params``), activations as ``all`` (the backward pass runs
     through the frozen trunk). ``gradient_checkpointing`` keeps each layer's input hidden states
     instead of every layer's activations, and rebuilds one layer's at a time (``recomputed``).
+    ``foreach_optimizer`` (torch's default on CUDA): the multi-tensor AdamW step makes one fp32
+    temporary as large as all the trainable parameters (its denominator, sqrt of the second moment),
+    4 B per trainable parameter beside the gradients; measured on an H200, it is what sets the peak of a
+    full fine-tune (7B: 142.0 GB, 20 B/param). On CPU torch steps one tensor at a time and the
+    temporary is one tensor's, small beside the rest: pass ``False``.
     """
     layer = layer_activation_bytes(arch, batch_size, seq_len, bf16=bf16)
     # checkpointing keeps each layer's input, the fp32 residual stream (autocast leaves it in fp32)
@@ -144,16 +155,18 @@ def training_memory(
         return TrainingMemory(
             weights=4 * params, gradients=4 * params, optimizer=8 * params,
             autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed,
+            optimizer_step=4 * params if foreach_optimizer else 0,
         )
     if trainable == "lora":
         if trainable_params is None:
             raise ValueError("lora: give trainable_params (plan_models.lora_parameters)")
         return TrainingMemory(weights=4 * params, gradients=4 * trainable_params, optimizer=8 * trainable_params,
-                              autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed)
+                              autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed,
+                              optimizer_step=4 * trainable_params if foreach_optimizer else 0)
     if trainable == "head":
         head = trainable_params if trainable_params is not None else 2 * arch.hidden
         return TrainingMemory(weights=4 * params, gradients=4 * head, optimizer=8 * head, autocast_copies=0,
-                              activations=layer)
+                              activations=layer, optimizer_step=4 * head if foreach_optimizer else 0)
     raise ValueError(f"trainable {trainable!r}: the plan knows 'all', 'lora' and 'head'")
 
 

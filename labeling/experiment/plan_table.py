@@ -22,7 +22,9 @@ ASSUMPTIONS = (
     "autocast copy of the weights (2 B/param), activations per layer s*b*(16h + 2*(5h + 2q + 2kv + 4i)) bytes "
     "in bf16 (what a transformers decoder layer saves under SDPA; attention scores not stored); total = the peak: "
     "weights + moments + the larger of (activations + autocast copy) and gradients, since the backward pass frees "
-    "the one as it makes the other (+ one recomputed layer under gradient checkpointing); head-only: weights and "
+    "the one as it makes the other (+ one recomputed layer under gradient checkpointing), or, if larger, gradients "
+    "+ the AdamW step's temporary (4 B per trainable param: torch's multi-tensor step on CUDA; measured on an "
+    "H200); head-only: weights and "
     "one layer's activations; a data-parallel job (training.<role>.data_parallel): per process, a full replica "
     "(ddp) or 1/processes of the weights and optimizer state (fsdp), with its share of the batch.",
 )
@@ -97,9 +99,9 @@ def training_table(plan: RunPlan, gpu: GpuClass) -> list[str]:
 
 def memory_table(plan: RunPlan, gpu: GpuClass) -> list[str]:
     """Memory of each distinct training job shape, by part (GB)."""
-    rows = [f"| model | trainable | batch x max_length | weights | gradients | AdamW moments | autocast copy "
-            f"| activations | total | fits {gpu.name} ({gpu.memory_gb:g} GB) |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    rows = [f"| model | trainable | batch x max_length | weights | gradients | AdamW moments | AdamW step "
+            f"| autocast copy | activations | total | fits {gpu.name} ({gpu.memory_gb:g} GB) |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     seen = set()
     for j in plan.trainings:
         shape = (j.model, j.trainable, j.batch_size, j.max_length, j.processes, j.strategy)
@@ -110,7 +112,8 @@ def memory_table(plan: RunPlan, gpu: GpuClass) -> list[str]:
         batch = f"{j.batch_size} x {j.max_length}" + (
             f", {j.micro_batch} per process x {j.processes} ({j.strategy})" if j.processes > 1 else "")
         rows.append(f"| {j.model} | {j.trainable} | {batch} | {_gb(m['weights'])} "
-                    f"| {_gb(m['gradients'])} | {_gb(m['optimizer'])} | {_gb(m['autocast_copies'])} "
+                    f"| {_gb(m['gradients'])} | {_gb(m['optimizer'])} | {_gb(m.get('optimizer_step', 0))} "
+                    f"| {_gb(m['autocast_copies'])} "
                     f"| {_gb(m['activations'])} | {_gb(m['total'])} | {_yes(j.fits)} |")
     return rows
 

@@ -126,6 +126,23 @@ def test_full_fine_tune_memory_by_hand() -> None:
     assert head.activations == layer_activation_bytes(SMOLLM2_135M, 8, 128, bf16=False)  # one layer at a time
 
 
+def test_the_optimizer_step_sets_the_peak_of_a_checkpointed_full_fine_tune() -> None:
+    arch = KNOWN_ARCHITECTURES["Qwen/Qwen2.5-7B"]
+    params = parameter_count(arch)
+    cuda = training_memory(params, "all", arch=arch, batch_size=4, seq_len=512, bf16=True, gradient_checkpointing=True)
+    # torch's multi-tensor AdamW (its CUDA default) holds one fp32 temporary of every trainable parameter beside
+    # the gradients: weights 4 + moments 8 + gradients 4 + temporary 4 = 20 B/param (141.4 GB; an H200 measured
+    # 142.0 GB, scripts/gpu_check.py), where the backward pass alone would peak at 16 B/param and a layer
+    assert cuda.optimizer_step == 4 * params
+    assert cuda.total == 20 * params
+    cpu = training_memory(params, "all", arch=arch, batch_size=4, seq_len=512, bf16=True, gradient_checkpointing=True,
+                          foreach_optimizer=False)
+    assert cpu.optimizer_step == 0
+    assert cpu.total == 16 * params + cpu.recomputed
+    lora = training_memory(params, "lora", arch=arch, batch_size=4, seq_len=512, bf16=True, trainable_params=1000)
+    assert lora.optimizer_step == 4 * 1000  # only what trains
+
+
 def test_gpu_hours_of_one_job_by_hand(small) -> None:
     plan = plan_run(small, gpu_class("a100-80g"))
     student = next(j for j in plan.trainings if j.stage_kind == "student-debate")
