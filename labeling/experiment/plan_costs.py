@@ -105,7 +105,7 @@ class TrainingMemory:
         layer while it makes the gradients, so its peak is the larger of the two ends, plus the layer being
         recomputed under gradient checkpointing. The optimizer step then holds every gradient and its own
         temporaries (``optimizer_step``); the peak is the larger of the two phases. Measured within 3% on
-        CPU and within 4% on an H200 (``scripts/gpu_check.py``; README, "Checking the memory estimates").
+        CPU and within 5% on an H200 (``scripts/gpu_check.py``; README, "Checking the memory estimates").
         """
         held = self.activations + (0 if self.recomputed else self.autocast_copies)
         backward = max(held, self.gradients) + self.recomputed
