@@ -8,7 +8,7 @@ estimate. Nothing here was measured on these GPUs: the numbers size a run, they 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from labeling.experiment.plan_models import Architecture
 
@@ -152,22 +152,21 @@ def training_memory(
     stored = arch.layers * batch_size * seq_len * arch.hidden * 4 if gradient_checkpointing else layer * arch.layers
     recomputed = layer if gradient_checkpointing else 0
     if trainable == "all":
-        return TrainingMemory(
-            weights=4 * params, gradients=4 * params, optimizer=8 * params,
-            autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed,
-            optimizer_step=4 * params if foreach_optimizer else 0,
-        )
-    if trainable == "lora":
+        memory = TrainingMemory(weights=4 * params, gradients=4 * params, optimizer=8 * params,
+                                autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed)
+    elif trainable == "lora":
         if trainable_params is None:
             raise ValueError("lora: give trainable_params (plan_models.lora_parameters)")
-        return TrainingMemory(weights=4 * params, gradients=4 * trainable_params, optimizer=8 * trainable_params,
-                              autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed,
-                              optimizer_step=4 * trainable_params if foreach_optimizer else 0)
-    if trainable == "head":
+        memory = TrainingMemory(weights=4 * params, gradients=4 * trainable_params, optimizer=8 * trainable_params,
+                                autocast_copies=2 * params if bf16 else 0, activations=stored, recomputed=recomputed)
+    elif trainable == "head":
         head = trainable_params if trainable_params is not None else 2 * arch.hidden
-        return TrainingMemory(weights=4 * params, gradients=4 * head, optimizer=8 * head, autocast_copies=0,
-                              activations=layer, optimizer_step=4 * head if foreach_optimizer else 0)
-    raise ValueError(f"trainable {trainable!r}: the plan knows 'all', 'lora' and 'head'")
+        memory = TrainingMemory(weights=4 * params, gradients=4 * head, optimizer=8 * head, autocast_copies=0,
+                                activations=layer)
+    else:
+        raise ValueError(f"trainable {trainable!r}: the plan knows 'all', 'lora' and 'head'")
+    # the multi-tensor step's temporary has the trainable parameters' fp32 shapes: the gradients' size
+    return replace(memory, optimizer_step=memory.gradients if foreach_optimizer else 0)
 
 
 def training_flops(params: int, trainable: str, examples_seen: int, examples: int, seq_len: int,

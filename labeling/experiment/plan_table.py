@@ -112,7 +112,7 @@ def memory_table(plan: RunPlan, gpu: GpuClass) -> list[str]:
         batch = f"{j.batch_size} x {j.max_length}" + (
             f", {j.micro_batch} per process x {j.processes} ({j.strategy})" if j.processes > 1 else "")
         rows.append(f"| {j.model} | {j.trainable} | {batch} | {_gb(m['weights'])} "
-                    f"| {_gb(m['gradients'])} | {_gb(m['optimizer'])} | {_gb(m.get('optimizer_step', 0))} "
+                    f"| {_gb(m['gradients'])} | {_gb(m['optimizer'])} | {_gb(m['optimizer_step'])} "
                     f"| {_gb(m['autocast_copies'])} "
                     f"| {_gb(m['activations'])} | {_gb(m['total'])} | {_yes(j.fits)} |")
     return rows
