@@ -34,7 +34,12 @@ def test_new_debate_settings_change_the_folder_only_when_set(tmp_path: Path) -> 
     assert folder("debate.quote_prefill=true") != default
     assert folder("debate.quote_pick=true") not in (default, folder("debate.quote_prefill=true"))
     assert folder("debate.judge_input=item_both_ends") == default  # a judge setting: the debates are the same
-    assert folder("debate.engine.block_size=32") != default  # bf16 turns change with it (see the README)
+    # the config sets 32-token KV blocks; unset, the key is absent (folders from before the setting keep their hash)
+    unset = load_config(REPO / "configs" / "evidence_cpu.yaml",
+                        [f"output_dir={tmp_path}", "debate.quote_pick=false", "debate.engine.block_size=null"])
+    assert "block_size" not in transcript_stage(unset, "debate", 0).semantic
+    assert transcript_stage(unset, "debate", 0).path.name != default  # bf16 turns change with it (see the README)
+    assert folder("debate.engine.block_size=64") not in (default, transcript_stage(unset, "debate", 0).path.name)
 
 
 def test_quote_pick_and_quote_prefill_are_exclusive(tmp_path: Path) -> None:
