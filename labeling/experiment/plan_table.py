@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 
-from labeling.experiment.plan import RunPlan, TrainingPlan
+from labeling.experiment.plan import RunPlan, TrainingPlan, distinct_stages
 from labeling.experiment.plan_costs import (
     DECODE_EFFICIENCY, FORWARD_MFU, GB, TRAIN_MFU, GpuClass,
 )
@@ -165,8 +165,14 @@ def _total(values: list[float | None]) -> float | None:
 def summary_line(plans: list[RunPlan]) -> str:
     """The plan in one paragraph (what ``w2s run`` / ``w2s compare`` log before the first stage)."""
     gpu = plans[0].gpu
+    every = plans
+    plans = distinct_stages(plans)  # a grid's entries share stages (the same debates, floors, ...): counted once
     transcripts = [t for p in plans for t in p.transcripts]
     jobs = [j for p in plans for j in p.trainings]
+    shared_transcripts = sum(len(p.transcripts) for p in every) - len(transcripts)
+    shared_jobs = sum(len(p.trainings) for p in every) - len(jobs)
+    shared = (f"; {_n(shared_transcripts)} transcript stages and {_n(shared_jobs)} training jobs of the entries' "
+              f"tables are shared with an earlier entry and counted once" if shared_transcripts or shared_jobs else "")
     misfits = sorted({f"{j.role} {j.model}" for j in jobs if j.fits is False})
     largest = max((j.memory["total"] for j in jobs if j.memory), default=None)
     what = f"{len(plans)} runs" if len(plans) > 1 else plans[0].name
@@ -179,7 +185,7 @@ def summary_line(plans: list[RunPlan]) -> str:
             f"turns, <= {_n(sum(t.max_generated_tokens for t in transcripts))} generated tokens "
             f"(~{debate_hours} GPU-h); {_n(len(jobs))} training jobs, {_n(sum(j.examples_seen for j in jobs))} "
             f"examples seen (~{training_hours} GPU-h), largest {_gb(largest)} GB{fit}; "
-            f"total ~{total_hours} {gpu} GPU-hours (upper bounds; `w2s plan` shows the tables)")
+            f"total ~{total_hours} {gpu} GPU-hours{shared} (upper bounds; `w2s plan` shows the tables)")
 
 
 def plan_json(plans: list[RunPlan], gpu: GpuClass) -> dict:
@@ -193,4 +199,4 @@ def plan_json(plans: list[RunPlan], gpu: GpuClass) -> dict:
     return {"gpu": asdict(gpu), "assumptions": {"train_mfu": TRAIN_MFU, "forward_mfu": FORWARD_MFU,
                                                 "decode_efficiency": DECODE_EFFICIENCY, "notes": list(ASSUMPTIONS)},
             "summary": summary_line(plans), "runs": runs,
-            "total_gpu_hours": _total([p.total_gpu_hours for p in plans])}
+            "total_gpu_hours": _total([p.total_gpu_hours for p in distinct_stages(plans)])}

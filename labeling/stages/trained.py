@@ -104,6 +104,37 @@ UNKEYED_TRAIN_SETTINGS = ("checkpoint", "data_parallel", "data_parallel_strategy
 LATER_JUDGE_DEFAULTS = {"judge_input": "item_first", "truncation_side": "right"}
 
 
+def trained_semantic(semantic: dict, model: ModelConfig, settings: TrainSettings, seed: int, dtype: str) -> dict:
+    """What a trained model's stage folder is keyed by: its inputs (``semantic``), model, settings, seed, dtype."""
+    return {
+        **semantic,
+        "model": model.model_dump(mode="json"),
+        "train": without_later_defaults(settings.model_dump(mode="json", exclude=set(UNKEYED_TRAIN_SETTINGS)),
+                                        LATER_TRAIN_DEFAULTS),
+        "seed": seed,
+        "dtype": dtype,
+    }
+
+
+def judge_semantic(data: dict, transcripts_stage: str, judge_view: str, judge_input: str) -> dict:
+    """A judge's inputs: the splits (``data``), its transcripts' stage folder, what of them it reads, and how."""
+    layout = {"judge_input": judge_input, "truncation_side": truncation_side(judge_input)}
+    return {**data, "transcripts": transcripts_stage, "judge_view": judge_view,
+            **without_later_defaults(layout, LATER_JUDGE_DEFAULTS)}
+
+
+def student_semantic(data: dict, label_stages: list[str]) -> dict:
+    """A student's inputs: the splits (``data``) and the stage folders its labels came from."""
+    return {**data, "labels_from": sorted(label_stages)}
+
+
+def student_settings(settings: TrainSettings, loss: LossSpec | None) -> TrainSettings:
+    """The strong role's settings with the student's loss (``None``: the configured one)."""
+    if loss is None:
+        return settings
+    return settings.model_copy(update={"loss": loss.name, "loss_params": dict(loss.params)})
+
+
 def train_and_predict(
     cfg: ExperimentConfig,
     kind: str,
@@ -118,14 +149,8 @@ def train_and_predict(
 ) -> TrainedModel:
     """Train one classifier (or reuse it; its training labels are kept) and predict P(label 1) on each view;
     ``truncation_side`` (keyed by the caller's ``semantic``) is the end a too-long text loses."""
-    full_semantic = {
-        **semantic,
-        "model": model.model_dump(mode="json"),
-        "train": without_later_defaults(settings.model_dump(mode="json", exclude=set(UNKEYED_TRAIN_SETTINGS)),
-                                        LATER_TRAIN_DEFAULTS),
-        "seed": seed,
-        "dtype": training_machine(cfg)[0].dtype,  # a bf16 model is never reused as an fp32 one
-    }
+    # a bf16 model is never reused as an fp32 one
+    full_semantic = trained_semantic(semantic, model, settings, seed, training_machine(cfg)[0].dtype)
     stage = stage_dir(cfg.output_dir, kind, full_semantic)
     model_dir = stage.path / "model"
     if not stage.complete and (model_dir / "config.json").is_file():
@@ -239,9 +264,8 @@ def train_judge(
     predictions (the labels it makes) are NaN there; test items are still scored.
     """
     side = truncation_side(transcripts.judge_input)
-    layout = {"judge_input": transcripts.judge_input, "truncation_side": side}
-    semantic = {**data_semantic(cfg), "transcripts": transcripts.stage.path.name, "judge_view": transcripts.view,
-                **without_later_defaults(layout, LATER_JUDGE_DEFAULTS)}
+    semantic = judge_semantic(data_semantic(cfg), transcripts.stage.path.name, transcripts.view,
+                              transcripts.judge_input)
     weak_train = splits["weak_train"]
     usable = weak_train[transcripts.finished(weak_train["id"].astype(str).tolist())]
     if len(usable) < len(weak_train):
@@ -281,12 +305,10 @@ def train_student(
 
     Items without a label (NaN: every judge's transcript for them failed) are left out.
     """
-    semantic = {**data_semantic(cfg), "labels_from": sorted(label_sources)}
+    semantic = student_semantic(data_semantic(cfg), label_sources)
     labeled = ~np.isnan(np.asarray(soft_labels, dtype=np.float64))
     strong_train = splits["strong_train"][labeled]
-    settings = cfg.training.strong
-    if loss is not None:
-        settings = settings.model_copy(update={"loss": loss.name, "loss_params": dict(loss.params)})
+    settings = student_settings(cfg.training.strong, loss)
     return train_and_predict(
         cfg,
         f"student-{protocol}",

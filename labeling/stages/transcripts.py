@@ -77,22 +77,23 @@ def transcript_runs(cfg: ExperimentConfig) -> list[tuple[str, int, bool]]:
 LATER_DEBATE_DEFAULTS = {"quote_prefill": False, "passage_to_debaters": True, "quote_pick": False, "block_size": None}
 
 
-def transcript_stage(
-    cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None, *, swapped: bool = False
-) -> StageDir:
-    """The stage folder of one (protocol, seed); ``picks_from`` names the weak floor behind market-making.
+def transcript_semantic(
+    cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None, *, swapped: bool = False,
+    data: dict | None = None, dtype: str | None = None,
+) -> dict:
+    """What the stage folder of one (protocol, seed) is keyed by (see ``transcript_stage``).
 
-    ``swapped`` is the same debates with the A/B stances exchanged (position-bias control);
-    only the test items are swapped, since only the judge's test verdicts use them.
+    ``data`` and ``dtype`` default to this machine's (the data files' fingerprint, ``auto`` resolved);
+    ``w2s plan`` passes stand-ins from the config, which are equal wherever the real ones are.
     """
     semantic = without_later_defaults({
-        **data_semantic(cfg),
+        **(data_semantic(cfg) if data is None else data),
         "protocol": protocol,
         "seed": seed,
         "debater": cfg.models.debater.model_dump(mode="json"),
         "sampling": cfg.debate.sampling.model_dump(mode="json"),
         "word_limit": cfg.debate.word_limit,
-        "dtype": debate_engine_dtype(cfg),
+        "dtype": debate_engine_dtype(cfg) if dtype is None else dtype,
         "max_model_len": cfg.debate.engine.max_model_len,
         # the KV block size changes bf16 turns (kernel numerics), not fp32 ones; keyed so shards never mix
         "block_size": cfg.debate.engine.block_size,
@@ -108,8 +109,24 @@ def transcript_stage(
     if swapped:
         semantic["swapped"] = True
         semantic["items"] = SWAPPED_SPLIT
-    suffix = "-swapped" if swapped else ""
-    return stage_dir(cfg.output_dir, f"transcripts-{protocol}-s{seed}{suffix}", semantic)
+    return semantic
+
+
+def transcript_kind(protocol: str, seed: int, *, swapped: bool = False) -> str:
+    """The stage kind (the folder name before its hash) of one (protocol, seed)."""
+    return f"transcripts-{protocol}-s{seed}{'-swapped' if swapped else ''}"
+
+
+def transcript_stage(
+    cfg: ExperimentConfig, protocol: str, seed: int, picks_from: str | None = None, *, swapped: bool = False
+) -> StageDir:
+    """The stage folder of one (protocol, seed); ``picks_from`` names the weak floor behind market-making.
+
+    ``swapped`` is the same debates with the A/B stances exchanged (position-bias control);
+    only the test items are swapped, since only the judge's test verdicts use them.
+    """
+    return stage_dir(cfg.output_dir, transcript_kind(protocol, seed, swapped=swapped),
+                     transcript_semantic(cfg, protocol, seed, picks_from, swapped=swapped))
 
 
 def debate_items(splits: Mapping[str, pd.DataFrame], with_passage: bool = True) -> pd.DataFrame:

@@ -299,3 +299,38 @@ def test_lora_memory_and_parameters_by_hand_and_against_peft(tiny_model_dir: Pat
     arch = architecture_from_config(json.loads((tiny_model_dir / "config.json").read_text()))
     model, _ = load_classifier(ModelSpec(str(tiny_model_dir)))
     assert trainable_parameters(with_lora(model, LoraSettings(r=4)))[0] == lora_parameters(arch, 4, ("all-linear",))
+
+
+def test_a_grid_plan_counts_each_shared_stage_once_as_the_grid_makes_it(
+        tmp_path, deep_tiny_model_dir, shared_data, monkeypatch) -> None:
+    """A three-entry grid for real: a judge-only override shares the debates, a debate override does not."""
+    import labeling.stages.transcripts as transcripts
+    from labeling.experiment.compare import run_compare
+    from labeling.experiment.plan import distinct_stages, plan_command
+
+    monkeypatch.setattr(transcripts, "run_on_ray", _in_process)
+    ckpt, sciq = deep_tiny_model_dir, shared_data / "sciq"
+    entry = f"{{dataset: sciq, source: {sciq}"
+    cfg = load_config(REPO / "configs" / "sciq_cpu.yaml", [
+        f"output_dir={tmp_path / 'runs'}", f"data.source={sciq}", "data.weak_train=8", "data.strong_train=8",
+        "data.test=8", f"models.weak.path={ckpt}", "models.weak.num_hidden_layers=1", f"models.strong.path={ckpt}",
+        f"models.debater.path={ckpt}", "debate.shard_size=8", "debate.protocols=[none, debate, consultancy]",
+        "debate.seeds=[0, 1]", "debate.ensemble_protocols=[debate]", "training.ensembles=[single, debate_ensemble]",
+        "training.weak.epochs=1", "training.judge.epochs=1", "training.strong.epochs=1", "training.seeds=[0, 1]",
+        "training.workers=1", "training.threads=1", "training.dtype=float32", "debate.engine.dtype=float32",
+        "eval.n_boot=50", "eval.transcript_probe=false",
+        f"compare.datasets=[{entry}}}, {entry}, name: judged_longer, overrides: [training.judge.epochs=2]}}, "
+        f"{entry}, name: shorter_turns, overrides: [debate.word_limit=12]}}]",
+    ])
+    run_compare(cfg, backend=BackendSpec("debate.backends.scripted:ScriptedBackend", {}, {}))
+    made = Counter(folder.name.rsplit("-", 1)[0] for folder in (Path(cfg.output_dir) / "artifacts").iterdir()
+                   if not folder.name.startswith("data-"))
+    plans = plan_command(cfg, gpu_class("h100"), grid=True)
+    distinct = distinct_stages(plans)
+    planned = Counter([t.stage_kind for p in distinct for t in p.transcripts]
+                      + [j.stage_kind for p in distinct for j in p.trainings])
+    assert made == planned
+    # the judge-only entry reuses every debate; the debate override makes its own; floors and ceilings are shared
+    assert [len(p.transcripts) for p in distinct] == [3, 0, 3]
+    assert all(j.stage_kind not in ("weak-floor", "ceiling") for p in distinct[1:] for j in p.trainings)
+    assert "counted once" in summary_line(plans)
