@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from debate import get_protocol
 
-from labeling.config import ExperimentConfig, ModelConfig, TrainSettings, config_hash
+from labeling.config import ExperimentConfig, ModelConfig, TrainSettings
 from labeling.config.sources import label_sources
 from labeling.experiment.bootstrap import chain_starts
 from labeling.experiment.compare import dataset_configs
@@ -25,8 +25,11 @@ from labeling.experiment.plan_costs import (
 )
 from labeling.experiment.plan_models import architecture_of, lora_parameters, model_label, parameter_count
 from labeling.stages.bootstrap import FOLDS, link_model
-from labeling.stages.trained import judge_semantic, student_semantic, student_settings, trained_semantic
-from labeling.stages.transcripts import swappable, transcript_kind, transcript_runs, transcript_semantic
+from labeling.experiment.plan_identity import (
+    floor_identity, identity, judge_identity, member_identity, plan_data, transcript_identity, unshared,
+)
+from labeling.stages.stage_keys import student_semantic, student_settings, trained_semantic
+from labeling.stages.transcripts import swappable, transcript_kind, transcript_runs
 
 
 @dataclass(frozen=True)
@@ -116,52 +119,6 @@ def _examples_seen(epochs: float, n: int) -> int:
     return max(1, round(epochs * n))
 
 
-def _plan_data(cfg: ExperimentConfig) -> dict:
-    """The stand-in for ``data_semantic`` in stage identities: the data section (entries of one grid read the
-    same files wherever their data sections are equal; the plan reads no data)."""
-    return {"data": cfg.data.model_dump(mode="json")}
-
-
-def _identity(kind: str, semantic: dict) -> str:
-    return f"{kind}-{config_hash(semantic)}"
-
-
-def _unshared(cfg: ExperimentConfig, kind: str, **where: object) -> str:
-    """An identity no other entry shares (stages the plan does not key, e.g. bootstrap links): counted per entry."""
-    return _identity(kind, {"entry": cfg.model_dump(mode="json", exclude={"name", "compare", "output_dir"}), **where})
-
-
-def floor_identity(cfg: ExperimentConfig, seed: int) -> str:
-    """The weak floor of ``seed``, keyed as its stage folder is (machine-dependent parts as configured)."""
-    t = cfg.training
-    return _identity("weak-floor", trained_semantic(_plan_data(cfg), cfg.models.weak, t.weak, seed, t.dtype))
-
-
-def transcript_identity(cfg: ExperimentConfig, protocol: str, seed: int, swapped: bool = False) -> str:
-    """One transcripts stage, keyed as its folder is (market-making's picks from the first seed's floor)."""
-    semantic = transcript_semantic(cfg, protocol, seed, floor_identity(cfg, cfg.training.seeds[0]), swapped=swapped,
-                                   data=_plan_data(cfg), dtype=cfg.debate.engine.dtype)
-    return _identity(transcript_kind(protocol, seed, swapped=swapped), semantic)
-
-
-def judge_identity(cfg: ExperimentConfig, protocol: str, debate_seed: int, train_seed: int) -> str:
-    """The judge trained on (protocol, debate_seed)'s transcripts with ``train_seed``."""
-    inputs = judge_semantic(_plan_data(cfg), transcript_identity(cfg, protocol, debate_seed),
-                            cfg.debate.judge_view, cfg.debate.judge_input)
-    t = cfg.training
-    return _identity(f"judge-{protocol}-s{debate_seed}",
-                     trained_semantic(inputs, cfg.models.weak, t.judge, train_seed, t.dtype))
-
-
-def _member_identity(cfg: ExperimentConfig, key: tuple) -> str:
-    """The stage a label source's member (a ``member_keys`` key) comes from."""
-    if key[0] == "floor":
-        return floor_identity(cfg, key[1])
-    if key[0] == "judge":
-        return judge_identity(cfg, *key[1:])
-    return _unshared(cfg, "prompted", protocol=key[1])
-
-
 def transcript_plans(cfg: ExperimentConfig) -> list[TranscriptPlan]:
     """Every transcripts stage of the run (``transcript_runs``), sized: all splits, or test when swapped."""
     data = cfg.data
@@ -177,7 +134,7 @@ def transcript_plans(cfg: ExperimentConfig) -> list[TranscriptPlan]:
 
 
 def _job(kind: str, role: str, model: ModelConfig, settings: TrainSettings, examples: int,
-         predicted: int, identity: str = "") -> TrainingPlan:
+         predicted: int, stage: str = "") -> TrainingPlan:
     """One model trained with ``settings`` on ``examples`` texts that then predicts ``predicted`` texts."""
     lora = settings.lora
     return TrainingPlan(kind, role, model_label(model), None, "lora" if lora is not None else settings.trainable,
@@ -185,7 +142,7 @@ def _job(kind: str, role: str, model: ModelConfig, settings: TrainSettings, exam
                         settings.batch_size, predicted, model_config=model,
                         lora=(lora.r, tuple(lora.target_modules)) if lora is not None else None,
                         gradient_checkpointing=settings.gradient_checkpointing, processes=settings.data_parallel,
-                        strategy=settings.data_parallel_strategy, identity=identity)
+                        strategy=settings.data_parallel_strategy, identity=stage)
 
 
 def _gold_jobs(cfg: ExperimentConfig) -> dict[tuple, TrainingPlan]:
@@ -208,7 +165,7 @@ def _gold_jobs(cfg: ExperimentConfig) -> dict[tuple, TrainingPlan]:
 
     for seed in t.seeds:
         add(("floor", seed))
-        ceiling = _identity("ceiling", trained_semantic(_plan_data(cfg), m.strong, t.strong, seed, t.dtype))
+        ceiling = identity("ceiling", trained_semantic(plan_data(cfg), m.strong, t.strong, seed, t.dtype))
         jobs[("ceiling", seed)] = _job("ceiling", "ceiling", m.strong, t.strong, d.strong_train, d.test, ceiling)
         for source in label_sources(cfg):
             for key in member_keys(cfg, source, seed):
@@ -231,7 +188,7 @@ def training_plans(cfg: ExperimentConfig) -> list[TrainingPlan]:
                 folds = []
                 for fold in range(FOLDS):
                     kind = f"bootstrap-{start.name}-l{depth}-f{fold}"
-                    folds.append(_unshared(cfg, kind, seed=seed))  # links are counted per entry
+                    folds.append(unshared(cfg, kind, seed=seed))  # links are counted per entry
                     jobs.append(_job(kind, f"bootstrap link {depth}", link_model(cfg, link), t.strong, half[fold],
                                      half[1 - fold] + d.test, folds[-1]))
                 last_links[(seed, start.name)] = folds
@@ -241,12 +198,12 @@ def training_plans(cfg: ExperimentConfig) -> list[TrainingPlan]:
             if source.bootstrapped:
                 labels_from = last_links[(seed, replace(source, bootstrapped=False).name)]
             else:
-                labels_from = [_member_identity(cfg, key) for key in member_keys(cfg, source, seed)]
+                labels_from = [member_identity(cfg, key) for key in member_keys(cfg, source, seed)]
             for loss in student_losses(cfg, source):
-                semantic = trained_semantic(student_semantic(_plan_data(cfg), labels_from), cfg.models.strong,
+                semantic = trained_semantic(student_semantic(plan_data(cfg), labels_from), cfg.models.strong,
                                             student_settings(t.strong, loss), seed, t.dtype)
                 jobs.append(_job(f"student-{source.name}", "student", cfg.models.strong, t.strong,
-                                 d.strong_train, d.test, _identity(f"student-{source.name}", semantic)))
+                                 d.strong_train, d.test, identity(f"student-{source.name}", semantic)))
     return jobs
 
 
@@ -318,33 +275,6 @@ def _prompted_requests(cfg: ExperimentConfig) -> tuple[int, int]:
     tokens = sum(items * (cfg.training.weak.max_length + len(get_protocol(p).turns) * cfg.debate.sampling.max_tokens)
                  for p in cfg.debate.protocols)
     return items * len(cfg.debate.protocols), tokens
-
-
-def distinct_stages(plans: list[RunPlan]) -> list[RunPlan]:
-    """``plans`` without the stages an earlier entry already makes (a grid makes each stage folder once).
-
-    An entry's debate GPU-hours shrink with the generated tokens its shared transcripts held.
-    """
-    seen: set[str] = set()
-
-    def new(identity: str) -> bool:
-        if not identity:  # not keyed: counted
-            return True
-        fresh = identity not in seen
-        seen.add(identity)
-        return fresh
-
-    out = []
-    for plan in plans:
-        transcripts = [t for t in plan.transcripts if new(t.identity)]
-        trainings = [j for j in plan.trainings if new(j.identity)]
-        tokens = sum(t.max_generated_tokens for t in plan.transcripts)
-        kept = sum(t.max_generated_tokens for t in transcripts)
-        hours = plan.debate_gpu_hours
-        if hours is not None and tokens:
-            hours = hours * kept / tokens
-        out.append(replace(plan, transcripts=transcripts, trainings=trainings, debate_gpu_hours=hours))
-    return out
 
 
 def plan_command(cfg: ExperimentConfig, gpu: GpuClass, *, grid: bool) -> list[RunPlan]:

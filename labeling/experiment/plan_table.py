@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
-from labeling.experiment.plan import RunPlan, TrainingPlan, distinct_stages
+from labeling.experiment.plan import RunPlan, TrainingPlan
 from labeling.experiment.plan_costs import (
     DECODE_EFFICIENCY, FORWARD_MFU, GB, TRAIN_MFU, GpuClass,
 )
@@ -160,6 +160,33 @@ def plan_markdown(plans: list[RunPlan], gpu: GpuClass) -> str:
 
 def _total(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else sum(values)  # type: ignore[arg-type]
+
+
+def distinct_stages(plans: list[RunPlan]) -> list[RunPlan]:
+    """``plans`` without the stages an earlier entry already makes (a grid makes each stage folder once).
+
+    An entry's debate GPU-hours shrink with the generated tokens its shared transcripts held.
+    """
+    seen: set[str] = set()
+
+    def new(stage: str) -> bool:
+        if not stage:  # not keyed: counted
+            return True
+        fresh = stage not in seen
+        seen.add(stage)
+        return fresh
+
+    out = []
+    for plan in plans:
+        transcripts = [t for t in plan.transcripts if new(t.identity)]
+        trainings = [j for j in plan.trainings if new(j.identity)]
+        tokens = sum(t.max_generated_tokens for t in plan.transcripts)
+        kept = sum(t.max_generated_tokens for t in transcripts)
+        hours = plan.debate_gpu_hours
+        if hours is not None and tokens:
+            hours = hours * kept / tokens
+        out.append(replace(plan, transcripts=transcripts, trainings=trainings, debate_gpu_hours=hours))
+    return out
 
 
 def summary_line(plans: list[RunPlan]) -> str:

@@ -152,7 +152,7 @@ def test_lora_settings_are_strict_and_reach_the_training_config(tmp_path: Path) 
 
 
 def test_how_a_model_is_saved_is_not_part_of_its_stage_key(tmp_path: Path) -> None:
-    from labeling.stages.trained import LATER_TRAIN_DEFAULTS, UNKEYED_TRAIN_SETTINGS
+    from labeling.stages.stage_keys import LATER_TRAIN_DEFAULTS, UNKEYED_TRAIN_SETTINGS
     from labeling.store import without_later_defaults
 
     def key(extra: str) -> dict:

@@ -306,7 +306,8 @@ def test_a_grid_plan_counts_each_shared_stage_once_as_the_grid_makes_it(
     """A three-entry grid for real: a judge-only override shares the debates, a debate override does not."""
     import labeling.stages.transcripts as transcripts
     from labeling.experiment.compare import run_compare
-    from labeling.experiment.plan import distinct_stages, plan_command
+    from labeling.experiment.plan import plan_command
+    from labeling.experiment.plan_table import distinct_stages
 
     monkeypatch.setattr(transcripts, "run_on_ray", _in_process)
     ckpt, sciq = deep_tiny_model_dir, shared_data / "sciq"
